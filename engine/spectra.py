@@ -72,11 +72,14 @@ def colorchecker_reflectances(wavelengths_nm: tuple[float, ...] = tuple(WAVELENG
 @lru_cache(maxsize=4)
 def colorchecker_linear_srgb(illuminant: str = "D65") -> np.ndarray:
     """(24, 3) linear sRGB of the ColorChecker patches under ``illuminant`` (CIE 1931 2 deg, white Y = 1)."""
-    shape = colour.SpectralShape(380, 780, 5)
-    cmfs = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"].copy().align(shape)
-    light = colour.SDS_ILLUMINANTS[illuminant].copy().align(shape)
+    wl = np.arange(380.0, 781.0, 5.0)
+    cmfs_sd = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"]
+    cmfs = np.stack([np.interp(wl, cmfs_sd.wavelengths, cmfs_sd.values[:, k]) for k in range(3)], axis=1)
+    light_sd = colour.SDS_ILLUMINANTS[illuminant]
+    light = np.interp(wl, light_sd.wavelengths, light_sd.values)
     patches = colour.SDS_COLOURCHECKERS["ColorChecker N Ohta"]
-    xyz = np.stack([colour.sd_to_XYZ(sd.copy().align(shape), cmfs, light) for sd in patches.values()]) / 100.0
+    reflectance = np.stack([np.interp(wl, sd.wavelengths, sd.values) for sd in patches.values()])
+    xyz = (reflectance * light) @ cmfs / (light @ cmfs[:, 1])
     return xyz @ colour.RGB_COLOURSPACES["sRGB"].matrix_XYZ_to_RGB.T
 
 
