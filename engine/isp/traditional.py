@@ -65,21 +65,32 @@ def _tent(half_width_px: int) -> np.ndarray:
     return (half_width_px - np.abs(d)).astype(np.float32)
 
 
+def _normalised_tent(values: np.ndarray, mask: np.ndarray, half_width_px: int) -> tuple[np.ndarray, np.ndarray]:
+    tent = _tent(half_width_px)
+    num = ndimage.correlate1d(ndimage.correlate1d(values * mask, tent, 0, mode="mirror"), tent, 1, mode="mirror")
+    den = ndimage.correlate1d(ndimage.correlate1d(mask, tent, 0, mode="mirror"), tent, 1, mode="mirror")
+    return num, den
+
+
 def bilinear_demosaic(raw: np.ndarray, cfa: np.ndarray, layout: str) -> np.ndarray:
     """(H, W) mosaic -> (H, W, 3) linear camera RGB by normalised convolution with a separable tent.
 
-    The tent half-width is block + 1 pixels (2 for Bayer: exactly the classic bilinear kernels), so
-    every missing value is interpolated from the nearest same-colour samples along each axis;
-    measured samples are kept as they are.
+    The tent is the smallest that reaches the nearest same-colour samples inside the mosaic:
+    half-width ``max(2, block // 2 + 1)`` pixels (2 for Bayer, exactly the classic bilinear kernels;
+    3 for hex). Near the border, where mirrored blocks leave no sample within reach, a tent of
+    half-width ``2 * block + 1`` fills in. Measured samples are kept as they are.
     """
     raw = np.asarray(raw, dtype=np.float32)
     _check_raw(raw, cfa, layout)
-    tent = _tent(CFA_BLOCK[layout] + 1)
+    block = CFA_BLOCK[layout]
     out = np.empty(raw.shape + (3,), dtype=np.float32)
     for c in range(3):
         mask = (cfa == c).astype(np.float32)
-        num = ndimage.correlate1d(ndimage.correlate1d(raw * mask, tent, 0, mode="mirror"), tent, 1, mode="mirror")
-        den = ndimage.correlate1d(ndimage.correlate1d(mask, tent, 0, mode="mirror"), tent, 1, mode="mirror")
+        num, den = _normalised_tent(raw, mask, max(2, block // 2 + 1))
+        holes = den == 0
+        if holes.any():
+            wide_num, wide_den = _normalised_tent(raw, mask, 2 * block + 1)
+            num, den = np.where(holes, wide_num, num), np.where(holes, wide_den, den)
         out[..., c] = np.where(mask > 0, raw, num / den)
     return out
 

@@ -1,0 +1,70 @@
+"""The traditional ISP: exact demosaic of flat colour, noise reduction, mild sharpening, clear errors."""
+
+import numpy as np
+import pytest
+
+from engine.design import preset
+from engine.isp import PipelineUnavailable, run_pipeline
+from engine.isp.traditional import bilinear_demosaic, demosaic_pipeline, traditional_pipeline
+from engine.sensor import cfa_pattern
+from engine.study import measure_mtf
+
+
+@pytest.mark.parametrize("layout", ["hex", "quad", "bayer"])
+def test_demosaic_of_constant_colour_is_exact(layout):
+    cfa = cfa_pattern(layout, (40, 48))
+    colour = np.array([0.31, 0.52, 0.17], dtype=np.float32)
+    np.testing.assert_allclose(bilinear_demosaic(colour[cfa], cfa, layout), np.broadcast_to(colour, (40, 48, 3)), atol=1e-6)
+
+
+def test_demosaic_keeps_measured_samples():
+    cfa = cfa_pattern("hex", (32, 32))
+    raw = np.random.default_rng(0).uniform(0, 1, (32, 32)).astype(np.float32)
+    rgb = bilinear_demosaic(raw, cfa, "hex")
+    np.testing.assert_array_equal(np.take_along_axis(rgb, cfa[..., None].astype(int), axis=2)[..., 0], raw)
+
+
+def test_traditional_lowers_noise_on_flat_grey():
+    cfa = cfa_pattern("hex", (128, 128))
+    sigma = 0.02
+    grey = np.array([0.25, 0.4, 0.3], dtype=np.float32)[cfa]
+    raw = grey + np.random.default_rng(1).normal(0, sigma, grey.shape).astype(np.float32)
+    demosaiced = demosaic_pipeline(raw, cfa, "hex")
+    processed = traditional_pipeline(raw, cfa, "hex", np.full(raw.shape, sigma, dtype=np.float32))
+    noise_before = demosaiced[16:-16, 16:-16].std(axis=(0, 1))
+    noise_after = processed[16:-16, 16:-16].std(axis=(0, 1))
+    assert np.all(noise_after < 0.5 * noise_before)
+    np.testing.assert_allclose(processed.mean(axis=(0, 1)), demosaiced.mean(axis=(0, 1)), atol=0.01)
+
+
+def test_traditional_raises_mtf50_only_slightly_over_demosaic():
+    design = preset("0.55")
+    demosaiced = measure_mtf(design, "demosaic", size_px=64, count=12)
+    traditional = measure_mtf(design, "traditional", size_px=64, count=12)
+    for ours, base in [(traditional.mtf50_h_cyc_per_mm, demosaiced.mtf50_h_cyc_per_mm),
+                       (traditional.mtf50_v_cyc_per_mm, demosaiced.mtf50_v_cyc_per_mm)]:
+        assert 1.0 < ours / base < 1.15
+
+
+@pytest.mark.parametrize(
+    "raw, cfa, layout, message",
+    [
+        (np.zeros((16, 16)), cfa_pattern("hex", (16, 16)), "xtrans", "cfa layout must be one of hex, quad, bayer"),
+        (np.zeros((16, 18)), cfa_pattern("hex", (16, 16)), "hex", r"raw must be \(H, W\) or \(frames, H, W\) matching cfa"),
+        (np.full((32, 32), np.nan), cfa_pattern("hex", (32, 32)), "hex", "raw contains NaN"),
+        (np.zeros((8, 8)), cfa_pattern("hex", (8, 8)), "hex", "at least 16 pixels per side for hex"),
+    ],
+)
+def test_bad_raw_inputs_are_refused(raw, cfa, layout, message):
+    with pytest.raises(ValueError, match=message):
+        bilinear_demosaic(raw, cfa, layout)
+
+
+def test_neural_pipeline_without_weights_says_so():
+    from engine.sensor import simulate_raw
+
+    delta_psf = np.zeros((4, 3, 16, 16), dtype=np.float32)
+    delta_psf[..., 8, 8] = 1.0
+    capture = simulate_raw(np.full((64, 64, 3), 0.4, np.float32), delta_psf, preset("0.35"), rng=0)
+    with pytest.raises(PipelineUnavailable, match="no trained weights"):
+        run_pipeline("neural", capture)
