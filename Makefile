@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench venv clean system-deps
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,10 +16,14 @@ $(STAMP): pyproject.toml Makefile
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# Debian packages: CJK font for the text chart, photo sets, chromium for the browser test (root only).
+system-deps:
+	bash .ci/system-deps
+
+run: $(STAMP) system-deps
 	$(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
