@@ -128,6 +128,100 @@ def _cmd_psf(args: argparse.Namespace) -> None:
         )
 
 
+def _progress_bar(description: str):
+    """A tqdm bar on stderr driven by callable(done, total); returns (callback, bar)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1, desc=description, unit="step", file=sys.stderr, leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return update, bar
+
+
+def _cmd_raw(args: argparse.Namespace) -> None:
+    from engine.simulate import capture_scene
+
+    design = design_from_args(args)
+    params = {} if args.source_pixel_um is None else {"source_pixel_um": args.source_pixel_um}
+    try:
+        capture = capture_scene(design, args.scene, args.size, seed=args.seed, **params)
+    except (ValueError, FileNotFoundError) as err:
+        raise UsageError(f"raw: {err}") from None
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    capture.to_npz(args.out)
+    print(f"RAW {capture.raw.shape} {design.cfa} at {design.pitch_um} um, SNR {capture.snr_db:.1f} dB -> {args.out}")
+
+
+def load_capture(path: str):
+    """A RawCapture from an npz written by ``raw`` (clear errors for anything else)."""
+    from engine.sensor import RawCapture
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--raw: cannot read {path!r} as .npz ({err})") from None
+    required = ("raw", "noise_sigma", "cfa", "phase", "ground_truth", "design_json")
+    missing = [k for k in required if k not in data.files]
+    if missing:
+        raise UsageError(f"--raw: {path!r} is not a smallpix RAW npz: missing {', '.join(missing)}")
+    design = DesignPoint.from_dict(json.loads(str(data["design_json"])))
+    raw = data["raw"]
+    frames = raw.shape[0] if raw.ndim == 3 else 1
+    return RawCapture(
+        raw=raw, noise_sigma=data["noise_sigma"], cfa=data["cfa"], phase=data["phase"],
+        ground_truth=data["ground_truth"], shifts_px=data["shifts_px"] if "shifts_px" in data.files else np.zeros((1, 2)),
+        rotations_deg=data["rotations_deg"] if "rotations_deg" in data.files else np.zeros(frames),
+        snr_db=design.snr_db, noise_model="gaussian", design=design,
+    )
+
+
+def _cmd_isp(args: argparse.Namespace) -> None:
+    from PIL import Image
+
+    from engine.isp import run_pipeline
+
+    capture = load_capture(args.raw)
+    try:
+        image = run_pipeline(args.pipeline, capture)
+    except ValueError as err:
+        raise UsageError(f"isp: {err}") from None
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.round(image * 255).astype(np.uint8)).save(args.out)
+    print(f"{args.pipeline} -> {args.out}")
+
+
+def _cmd_mtf(args: argparse.Namespace) -> None:
+    from engine.study import measure_mtf
+
+    design = design_from_args(args)
+    update, bar = _progress_bar(f"MTF {args.pipeline}")
+    try:
+        result = measure_mtf(design, (args.pipeline,), size_px=args.size, count=args.count, seed=args.seed,
+                             progress=update)[args.pipeline]
+    except ValueError as err:
+        raise UsageError(f"mtf: {err}") from None
+    finally:
+        bar.close()
+    out = {**result.to_dict(), "pipeline": args.pipeline, "design": design.to_dict()}
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"MTF50 H {out['mtf50_h_cyc_per_mm']} cycles/mm, V {out['mtf50_v_cyc_per_mm']} cycles/mm ({args.pipeline})")
+
+
+def _cmd_study(args: argparse.Namespace) -> None:
+    from engine import study
+
+    if args.table not in (2, 3):
+        raise UsageError(f"--table must be 2 or 3 (tables 4-6 are not implemented yet), got {args.table}")
+    report = study.run_study(args.table, quick=args.quick, images_dir=args.images, out_dir=args.out,
+                             progress_factory=_progress_bar)
+    print(json.dumps(report, indent=2) if args.json else study.format_report(report))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m engine", description="smallpix engine: small-pixel camera simulation")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -144,6 +238,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the PSF set to this .npz")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(run=_cmd_psf)
+
+    p = commands.add_parser("raw", help="simulate a RAW capture of a scene")
+    _add_design_options(p)
+    p.add_argument("--scene", default="dead_leaves", help="a scene name (see engine.scenes.SCENE_NAMES) or image path")
+    p.add_argument("--size", type=int, default=512, help="pixels per side, a multiple of 8 (default 512)")
+    p.add_argument("--seed", type=int, default=0, help="seed of scene, motion and noise")
+    p.add_argument("--source-pixel-um", type=float, help="photos: sensor-plane size of one image pixel, um")
+    p.add_argument("--out", required=True, help="output .npz")
+    p.set_defaults(run=_cmd_raw)
+
+    p = commands.add_parser("isp", help="process a RAW npz into an sRGB PNG")
+    p.add_argument("--raw", required=True, help="an npz written by `raw`")
+    p.add_argument("--pipeline", choices=("demosaic", "traditional", "neural"), default="traditional")
+    p.add_argument("--out", required=True, help="output PNG")
+    p.set_defaults(run=_cmd_isp)
+
+    p = commands.add_parser("mtf", help="MTF of a design through a pipeline (sinusoidal gratings)")
+    _add_design_options(p)
+    p.add_argument("--pipeline", choices=("demosaic", "traditional", "neural"), default="traditional")
+    p.add_argument("--size", type=int, default=128, help="simulated window, pixels (default 128)")
+    p.add_argument("--count", type=int, default=24, help="number of grating frequencies (default 24)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_cmd_mtf)
+
+    p = commands.add_parser("study", help="reproduce a table of the paper beside its numbers")
+    p.add_argument("--table", type=int, required=True, help="2 (MTF50) or 3 (MS-SSIM / LPIPS)")
+    p.add_argument("--quick", action="store_true", help="a smaller run (under 2 minutes)")
+    p.add_argument("--images", help="table 3 on your own photos in this folder instead of the held-out set")
+    p.add_argument("--out", help="write CSV and figures (PNG, SVG) here")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_cmd_study)
     return parser
 
 
@@ -153,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except UsageError as err:
         print(str(err), file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"python -m engine: {err}", file=sys.stderr)
         return 2
     except DesignError as err:
         option = FIELD_OPTIONS.get(err.field_name.split(" ")[0], err.field_name)

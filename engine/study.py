@@ -59,44 +59,272 @@ def grating_frequencies(design: DesignPoint, size_px: int, count: int) -> np.nda
 
 def measure_mtf(
     design: DesignPoint,
-    pipeline: str,
+    pipelines: tuple[str, ...] = ("demosaic", "traditional"),
     *,
     size_px: int = 128,
     count: int = 24,
     seed: int = 0,
     progress=None,
-) -> MTFResult:
-    """H and V MTF of ``design`` through ``pipeline`` at ``count`` grating frequencies.
+) -> dict[str, MTFResult]:
+    """H and V MTF of ``design`` through each of ``pipelines`` at ``count`` grating frequencies.
 
-    size_px: simulated window, pixels per side. progress: optional callable(done, total).
+    Every pipeline sees the same captures. size_px: simulated window, pixels per side.
+    progress: optional callable(done, total) called after each capture.
     """
     freqs = grating_frequencies(design, size_px, count)
     shape = (size_px * design.oversample,) * 2
     otf = sensor.make_sensor_otf(psfs_for(design).psf_pixel, design, shape)
     chain = color.color_chain()
-    result = {}
+    contrast = {(p, o): [] for p in pipelines for o in ("h", "v")}
     total, done = 2 * freqs.size, 0
     for orientation in ("h", "v"):
-        values = []
         for k, f in enumerate(freqs):
             scene = scenes.grating(
                 design.dx_um, shape, orientation=orientation, freq_cyc_per_mm=float(f),
                 mean=GRATING_MEAN, contrast=GRATING_CONTRAST,
             )
             capture = sensor.simulate_raw(scene, otf, design, rng=seed + k)
-            out = run_pipeline(pipeline, capture, chain)
-            lum = color.linear_luminance(color.display_to_linear_srgb(out, chain))
-            crop = lum[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX]
-            values.append(metrics.grating_contrast(crop, float(f), design.pitch_um, orientation) / GRATING_CONTRAST)
+            for pipeline in pipelines:
+                out = run_pipeline(pipeline, capture, chain)
+                lum = color.linear_luminance(color.display_to_linear_srgb(out, chain))
+                crop = lum[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX]
+                measured = metrics.grating_contrast(crop, float(f), design.pitch_um, orientation)
+                contrast[pipeline, orientation].append(measured / GRATING_CONTRAST)
             done += 1
             if progress:
                 progress(done, total)
-        result[orientation] = np.array(values)
-    return MTFResult(
-        freqs, result["h"], result["v"], metrics.mtf50(freqs, result["h"]), metrics.mtf50(freqs, result["v"])
-    )
+    results = {}
+    for pipeline in pipelines:
+        mtf_h, mtf_v = np.array(contrast[pipeline, "h"]), np.array(contrast[pipeline, "v"])
+        results[pipeline] = MTFResult(freqs, mtf_h, mtf_v, metrics.mtf50(freqs, mtf_h), metrics.mtf50(freqs, mtf_v))
+    return results
+
+
+def measure_sfr_mtf50(design: DesignPoint, pipeline: str, *, size_px: int = 128, seed: int = 0) -> float:
+    """MTF50 (cycles/mm, H) by the ISO 12233 slanted edge (5 degrees) through ``pipeline``."""
+    from engine.simulate import capture_scene
+
+    chain = color.color_chain()
+    capture = capture_scene(design, "slanted_edge", size_px, seed=seed, psfs=psfs_for(design))
+    out = run_pipeline(pipeline, capture, chain)
+    lum = color.linear_luminance(color.display_to_linear_srgb(out, chain))
+    crop = lum[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX]
+    freq, sfr = metrics.slanted_edge_sfr(crop, design.pitch_um)
+    return metrics.mtf50(freq, sfr)
 
 
 def paper_tables() -> dict:
     """The paper's transcribed tables (assets/paper_tables.json)."""
     return json.loads((ASSETS / "paper_tables.json").read_text())
+
+
+PAPER_PIPELINE_NAMES = {"demosaic": "demosaiced", "traditional": "traditional", "neural": "neural"}
+
+
+def _paper_rows(table_key: str) -> dict[float, dict]:
+    table = paper_tables()[table_key]
+    return {row[0]: dict(zip(table["columns"], row)) for row in table["rows"]}
+
+
+def table2(
+    designs: dict[str, DesignPoint], pipelines: tuple[str, ...], *, size_px: int, count: int, progress=None
+) -> tuple[list[dict], dict[str, dict[str, MTFResult]]]:
+    """Table 2 (MTF50, cycles/mm): ours beside the paper's, per design and pipeline, with ratios.
+
+    Returns (rows, curves) with curves[design_name][pipeline] the full MTF results.
+    """
+    paper = _paper_rows("table2_mtf50")
+    rows, curves = [], {}
+    for i, (name, design) in enumerate(designs.items()):
+        step = (lambda d, t, i=i: progress(i * t + d, len(designs) * t)) if progress else None
+        curves[name] = measure_mtf(design, pipelines, size_px=size_px, count=count, progress=step)
+        row = {"pitch_um": design.pitch_um, "f_number": design.f_number}
+        ref = paper.get(design.pitch_um, {})
+        for pipeline in pipelines:
+            result = curves[name][pipeline]
+            for axis, ours in (("h", result.mtf50_h_cyc_per_mm), ("v", result.mtf50_v_cyc_per_mm)):
+                theirs = ref.get(f"{axis}_{PAPER_PIPELINE_NAMES[pipeline]}")
+                row[f"{axis}_{pipeline}"] = round(ours, 1)
+                row[f"{axis}_{pipeline}_paper"] = theirs
+                row[f"{axis}_{pipeline}_ratio"] = round(ours / theirs, 3) if theirs else None
+        rows.append(row)
+    return rows, curves
+
+
+def view_size_px(design: DesignPoint, extent_um: float) -> int:
+    """Pixels (a multiple of 8) covering ``extent_um`` on the sensor at this design's pitch."""
+    return max(168, int(round(extent_um / design.pitch_um / 8)) * 8)
+
+
+def image_metrics(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """PSNR (dB), MS-SSIM and LPIPS of a display image against the display ground truth."""
+    from engine import perceptual
+
+    return {
+        "psnr_db": float(perceptual.psnr(output, reference)),
+        "msssim": float(perceptual.ms_ssim(output, reference)),
+        "lpips": float(perceptual.lpips_alex(output, reference)),
+    }
+
+
+def table3(
+    designs: dict[str, DesignPoint],
+    pipelines: tuple[str, ...],
+    images: list,
+    *,
+    extent_um: float,
+    seed: int = 0,
+    progress=None,
+) -> tuple[list[dict], list[dict]]:
+    """Table 3 (MS-SSIM, LPIPS vs ground truth, and PSNR) on ``images``: (summary rows, per-image rows).
+
+    Each photo covers the same ``extent_um`` square on the sensor for every design (its source pixel
+    is 0.35 um, or larger where the photo would not cover the view).
+    """
+    from engine.simulate import capture_scene
+
+    paper = _paper_rows("table3_perceptual_35dB")
+    chain = color.color_chain()
+    per_image, summary = [], []
+    total = len(designs) * len(images)
+    for i, (name, design) in enumerate(designs.items()):
+        psfs = psfs_for(design)
+        size_px = view_size_px(design, extent_um)
+        for j, path in enumerate(images):
+            height_um, width_um = scenes.photo_extent_um(path, 1.0)
+            source_pixel_um = max(scenes.DEFAULT_SOURCE_PIXEL_UM, 1.02 * size_px * design.pitch_um / min(height_um, width_um))
+            capture = capture_scene(design, str(path), size_px, seed=seed + j, psfs=psfs, source_pixel_um=source_pixel_um)
+            reference = color.camera_to_display(capture.ground_truth, chain)
+            for pipeline in pipelines:
+                values = image_metrics(run_pipeline(pipeline, capture, chain), reference)
+                per_image.append({"design": name, "pitch_um": design.pitch_um, "f_number": design.f_number,
+                                  "pipeline": pipeline, "image": str(path), "size_px": size_px, **values})
+            if progress:
+                progress(i * len(images) + j + 1, total)
+        row = {"pitch_um": design.pitch_um, "f_number": design.f_number, "images": len(images), "size_px": size_px}
+        ref = paper.get(design.pitch_um, {})
+        for pipeline in pipelines:
+            mine = [r for r in per_image if r["design"] == name and r["pipeline"] == pipeline]
+            for metric in ("msssim", "lpips", "psnr_db"):
+                row[f"{metric}_{pipeline}"] = round(float(np.mean([r[metric] for r in mine])), 4)
+                theirs = ref.get(f"{metric}_{PAPER_PIPELINE_NAMES[pipeline]}")
+                if theirs is not None:
+                    row[f"{metric}_{pipeline}_paper"] = theirs
+        summary.append(row)
+    return summary, per_image
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+STUDY_SETTINGS = {
+    # Table 2: grating window (pixels) and number of frequencies; Table 3: view extent and images.
+    "full": {"size_px": 128, "count": 24, "extent_um": 179.2, "max_images": None},
+    "quick": {"size_px": 64, "count": 12, "extent_um": 128.0, "max_images": 2},
+}
+
+
+def user_images(folder: str) -> list:
+    """Image files (PNG/JPEG/TIFF) in ``folder``, sorted; clear error when there are none."""
+    from pathlib import Path
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise FileNotFoundError(f"--images: {folder!r} is not a folder")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"--images: no PNG/JPEG/TIFF files in {folder!r}")
+    return files
+
+
+def run_study(table: int, *, quick: bool = False, images_dir: str | None = None, out_dir: str | None = None,
+              progress_factory=None) -> dict:
+    """Table 2 or 3 for the five Table 1 designs, beside the paper; writes CSV + figures to ``out_dir``."""
+    from engine import figures
+    from engine.design import presets
+
+    settings = STUDY_SETTINGS["quick" if quick else "full"]
+    pipelines = ("demosaic", "traditional")
+    designs = presets()
+    update, bar = progress_factory(f"study table {table}") if progress_factory else (None, None)
+    report: dict = {"table": table, "quick": quick, "pipelines": list(pipelines)}
+    try:
+        if table == 2:
+            rows, curves = table2(designs, pipelines, size_px=settings["size_px"], count=settings["count"],
+                                  progress=update)
+            report.update(settings={k: settings[k] for k in ("size_px", "count")}, rows=rows)
+            figs = {"mtf_curves": figures.mtf_curves_figure(curves, {n: d.pitch_um for n, d in designs.items()}),
+                    "mtf50_vs_pitch": figures.mtf50_vs_pitch_figure(rows, pipelines)}
+            per_image = None
+        else:
+            if images_dir:
+                images, source = user_images(images_dir), f"user folder {images_dir}"
+            else:
+                images, source = scenes.photo_set("test"), "held-out test split (assets/photo_sets.json)"
+            if settings["max_images"]:
+                images = images[: settings["max_images"]]
+            rows, per_image = table3(designs, pipelines, images, extent_um=settings["extent_um"], progress=update)
+            report.update(settings={"extent_um": settings["extent_um"], "images": len(images), "source": source},
+                          rows=rows)
+            figs = {"perceptual_vs_pitch": figures.perceptual_figure(rows, pipelines)}
+    finally:
+        if bar is not None:
+            bar.close()
+    if out_dir:
+        report["files"] = [str(p) for p in _write_outputs(out_dir, table, rows, per_image, figs)]
+    return report
+
+
+def _write_outputs(out_dir: str, table: int, rows: list[dict], per_image, figs: dict) -> list:
+    import csv
+    from pathlib import Path
+
+    from engine.figures import save_figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table_rows in ((f"table{table}", rows), (f"table{table}_per_image", per_image)):
+        if table_rows:
+            path = out / f"{name}.csv"
+            with path.open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(table_rows[0]))
+                writer.writeheader()
+                writer.writerows(table_rows)
+            written.append(path)
+    for stem, fig in figs.items():
+        written += save_figure(fig, out / stem)
+    return written
+
+
+def format_report(report: dict) -> str:
+    """The report as an aligned text table: ours | paper | ratio per column."""
+    rows = report["rows"]
+    lines = [f"Table {report['table']} ({'quick' if report['quick'] else 'full'} run, settings {report['settings']})"]
+    if report["table"] == 2:
+        header = f"{'pitch um':>8} {'F#':>5}"
+        for pipeline in report["pipelines"]:
+            for axis in ("H", "V"):
+                header += f" | {pipeline[:5]} {axis} ours / paper (ratio)"
+        lines.append(header)
+        for r in rows:
+            line = f"{r['pitch_um']:>8} {r['f_number']:>5}"
+            for pipeline in report["pipelines"]:
+                for axis in ("h", "v"):
+                    paper, ratio = r[f"{axis}_{pipeline}_paper"], r[f"{axis}_{pipeline}_ratio"]
+                    line += f" | {r[f'{axis}_{pipeline}']:>7.1f} / {paper if paper else '-':>6} ({ratio if ratio else '-'})"
+            lines.append(line)
+        lines.append("MTF50 in cycles/mm on the sensor.")
+    else:
+        header = f"{'pitch um':>8} {'F#':>5} {'px':>4}"
+        for pipeline in report["pipelines"]:
+            header += f" | {pipeline[:5]} MS-SSIM ours/paper | LPIPS ours/paper | PSNR dB"
+        lines.append(header)
+        for r in rows:
+            line = f"{r['pitch_um']:>8} {r['f_number']:>5} {r['size_px']:>4}"
+            for p in report["pipelines"]:
+                line += (f" | {r[f'msssim_{p}']:.3f} / {r.get(f'msssim_{p}_paper', '-')}"
+                         f" | {r[f'lpips_{p}']:.3f} / {r.get(f'lpips_{p}_paper', '-')} | {r[f'psnr_db_{p}']:.2f}")
+            lines.append(line)
+        lines.append(f"Images: {report['settings']['images']} from {report['settings']['source']}.")
+    if report.get("files"):
+        lines.append("Wrote: " + ", ".join(report["files"]))
+    return "\n".join(lines)
