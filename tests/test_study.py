@@ -74,3 +74,34 @@ def test_study_table2_quick_prints_ours_beside_the_paper(tmp_path, capsys):
             assert 50 < r[key] < 1000 and r[f"{key}_paper"] > 0
             assert r[f"{key}_ratio"] == pytest.approx(r[key] / r[f"{key}_paper"], rel=1e-2)
     assert (tmp_path / "table2.csv").exists() and (tmp_path / "mtf50_vs_pitch.svg").exists()
+
+
+def test_study_table3_quick_on_a_user_folder_writes_per_image_rows(tmp_path, capsys):
+    import shutil
+
+    from engine.design import ASSETS
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name in ("mountains.jpg", "stream.jpg"):
+        shutil.copy(ASSETS / "images" / name, folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    out = tmp_path / "out"
+    assert main(["study", "--table", "3", "--quick", "--images", str(folder), "--json", "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["settings"]["images"] == 2 and "user folder" in report["settings"]["source"]
+    for row in report["rows"]:
+        assert 0 < row["msssim_demosaic"] < row["msssim_traditional"] <= 1
+        assert row["lpips_traditional"] < row["lpips_demosaic"]
+        assert row["msssim_traditional_paper"] > 0
+    import csv
+
+    per_image = list(csv.DictReader((out / "table3_per_image.csv").open()))
+    assert len(per_image) == 5 * 2 * 2  # designs x pipelines x images
+
+
+def test_study_refuses_an_empty_image_folder_and_unknown_tables(tmp_path, capsys):
+    assert main(["study", "--table", "3", "--images", str(tmp_path)]) == 2
+    assert "no PNG/JPEG/TIFF files" in capsys.readouterr().err
+    assert main(["study", "--table", "7"]) == 2
+    assert "--table must be 2 or 3" in capsys.readouterr().err
