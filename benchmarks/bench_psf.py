@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 import warnings
 
 import numpy as np
+
+from timing import best_time
 
 from engine import optics
 from engine.design import preset
@@ -47,15 +48,6 @@ def prysm_psf_set(design) -> np.ndarray:
             intensity[w] = i / i.sum()
         out[p] = np.tensordot(weights, intensity, axes=1)
     return out
-
-
-def best_time(fn, repeats: int) -> tuple[float, object]:
-    best, result = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
+from timing import best_time
+
 from engine.design import preset
 from engine.sensor import cfa_pattern, make_sensor_otf, ocl_phase_map, simulate_raw
 
@@ -56,15 +58,6 @@ def baseline_raw(scene: np.ndarray, psf_half_shifted: np.ndarray, oversample: in
                     blurred = scipy.signal.fftconvolve(padded, psf_half_shifted[p, c], mode="valid")
                     raw[mask] = blurred[first::oversample, first::oversample][:rows, :cols][mask]
     return raw
-
-
-def best_time(fn, repeats: int) -> tuple[float, object]:
-    best, result = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def main() -> None:
