@@ -210,6 +210,7 @@ def table3(
                 theirs = ref.get(f"{metric}_{PAPER_PIPELINE_NAMES[pipeline]}")
                 if theirs is not None:
                     row[f"{metric}_{pipeline}_paper"] = theirs
+                    row[f"{metric}_{pipeline}_ratio"] = round(row[f"{metric}_{pipeline}"] / theirs, 3)
         summary.append(row)
     return summary, per_image
 
@@ -316,13 +317,14 @@ def format_report(report: dict) -> str:
     else:
         header = f"{'pitch um':>8} {'F#':>5} {'px':>4}"
         for pipeline in report["pipelines"]:
-            header += f" | {pipeline[:5]} MS-SSIM ours/paper | LPIPS ours/paper | PSNR dB"
+            header += f" | {pipeline[:5]} MS-SSIM ours / paper (ratio) | LPIPS ours / paper (ratio) | PSNR dB"
         lines.append(header)
         for r in rows:
             line = f"{r['pitch_um']:>8} {r['f_number']:>5} {r['size_px']:>4}"
             for p in report["pipelines"]:
-                line += (f" | {r[f'msssim_{p}']:.3f} / {r.get(f'msssim_{p}_paper', '-')}"
-                         f" | {r[f'lpips_{p}']:.3f} / {r.get(f'lpips_{p}_paper', '-')} | {r[f'psnr_db_{p}']:.2f}")
+                line += (f" | {r[f'msssim_{p}']:.3f} / {r.get(f'msssim_{p}_paper', '-')} ({r.get(f'msssim_{p}_ratio', '-')})"
+                         f" | {r[f'lpips_{p}']:.3f} / {r.get(f'lpips_{p}_paper', '-')} ({r.get(f'lpips_{p}_ratio', '-')})"
+                         f" | {r[f'psnr_db_{p}']:.2f}")
             lines.append(line)
         lines.append(f"Images: {report['settings']['images']} from {report['settings']['source']}.")
     if report.get("files"):
