@@ -19,6 +19,7 @@ import numpy as np
 from engine import metrics, optics, scenes, sensor
 from engine.design import ASSETS, DesignPoint
 from engine.isp import color, run_pipeline
+from engine.simulate import capture_scene, margin_px
 
 GRATING_MEAN, GRATING_CONTRAST = 0.4, 0.5
 MARGIN_PX = 8
@@ -102,8 +103,6 @@ def measure_mtf(
 
 def measure_sfr_mtf50(design: DesignPoint, pipeline: str, *, size_px: int = 128, seed: int = 0) -> float:
     """MTF50 (cycles/mm, H) by the ISO 12233 slanted edge (5 degrees) through ``pipeline``."""
-    from engine.simulate import capture_scene
-
     chain = color.color_chain()
     capture = capture_scene(design, "slanted_edge", size_px, seed=seed, psfs=psfs_for(design))
     out = run_pipeline(pipeline, capture, chain)
@@ -181,8 +180,6 @@ def table3(
     Each photo covers the same ``extent_um`` square on the sensor for every design (its source pixel
     is 0.35 um, or larger where the photo would not cover the view).
     """
-    from engine.simulate import capture_scene
-
     paper = _paper_rows("table3_perceptual_35dB")
     chain = color.color_chain()
     per_image, summary = [], []
@@ -192,7 +189,9 @@ def table3(
         size_px = view_size_px(design, extent_um)
         for j, path in enumerate(images):
             height_um, width_um = scenes.photo_extent_um(path, 1.0)
-            source_pixel_um = max(scenes.DEFAULT_SOURCE_PIXEL_UM, 1.02 * size_px * design.pitch_um / min(height_um, width_um))
+            rendered_px = size_px + 2 * margin_px(design, psfs.psf_pixel.shape[-1])
+            source_pixel_um = max(scenes.DEFAULT_SOURCE_PIXEL_UM,
+                                  1.02 * rendered_px * design.pitch_um / min(height_um, width_um))
             capture = capture_scene(design, str(path), size_px, seed=seed + j, psfs=psfs, source_pixel_um=source_pixel_um)
             reference = color.camera_to_display(capture.ground_truth, chain)
             for pipeline in pipelines:
@@ -243,10 +242,15 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
     from engine.design import presets
 
     settings = STUDY_SETTINGS["quick" if quick else "full"]
-    pipelines = ("demosaic", "traditional")
     designs = presets()
+    from engine.isp.neural.registry import available_hashes
+
+    missing_neural = [n for n, d in designs.items() if d.design_hash() not in available_hashes()]
+    pipelines = ("demosaic", "traditional") + (() if missing_neural else ("neural",))
     update, bar = progress_factory(f"study table {table}") if progress_factory else (None, None)
     report: dict = {"table": table, "quick": quick, "pipelines": list(pipelines)}
+    if missing_neural:
+        report["notes"] = [f"neural ISP omitted: no weights in pretrained/ for preset(s) {', '.join(missing_neural)}"]
     try:
         if table == 2:
             rows, curves = table2(designs, pipelines, size_px=settings["size_px"], count=settings["count"],
@@ -327,6 +331,7 @@ def format_report(report: dict) -> str:
                          f" | {r[f'psnr_db_{p}']:.2f}")
             lines.append(line)
         lines.append(f"Images: {report['settings']['images']} from {report['settings']['source']}.")
+    lines += [f"Note: {note}" for note in report.get("notes", [])]
     if report.get("files"):
         lines.append("Wrote: " + ", ".join(report["files"]))
     return "\n".join(lines)
