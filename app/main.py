@@ -1,76 +1,99 @@
-"""smallpix app entry point: ``streamlit run app/main.py``.
+"""smallpix design explorer: ``streamlit run app/main.py``.
 
-Until the full explorer lands (issue 6), this page shows the lens of one design: its PSF per
-channel (log scale, micrometre axes) and lens MTF against the diffraction limit.
+The sidebar holds the design (pitch, F#, lens, OCL, CFA, noise, burst) and the scene; the tabs
+show what that design does, each computed only while open and from caches keyed by what it
+depends on (app/cache.py). The URL holds the whole state (app/state.py), so a link reproduces a
+what-if exactly.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import plotly.graph_objects as go
-import streamlit as st
-from plotly.subplots import make_subplots
+import os
 
-from engine import optics
-from engine.design import DEFAULT_PRESET, DesignError, DesignPoint, presets
+# Thread pools, set before numpy / torch load (the server imports neither before this script):
+# - OpenBLAS on one thread: the PSF's matrix Fourier transforms are small matmuls; on 2 cores shared
+#   with numba, torch and other sessions, two spinning BLAS threads made one PSF set 0.5-9 s instead
+#   of 0.2 s (docs/app.md, Speed).
+# - idle OpenMP threads (torch, numba) sleep instead of spinning, so they do not steal the cores
+#   from the next stage (LPIPS at 512 px: 0.37 -> 0.2 s).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import logging  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/, not the repo root, on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import cache, controls, state  # noqa: E402
+from app.compute import Run  # noqa: E402
+from app.views import devices, export, images, lens, mtf, sensor, sweep  # noqa: E402
+from engine.design import DesignError  # noqa: E402
+from engine.isp import PipelineUnavailable  # noqa: E402
+from engine.scenes import SceneError  # noqa: E402
+
+LOG = logging.getLogger("smallpix.app")
+VIEWS = {"Lens": lens.render, "Sensor": sensor.render, "Images": images.render, "MTF": mtf.render,
+         "Sweep": sweep.render, "Devices": devices.render, "Export": export.render}
+EXPECTED_ERRORS = (DesignError, SceneError, PipelineUnavailable, FileNotFoundError, ValueError)
 
 
-@st.cache_data(show_spinner="Computing 51-wavelength OCL PSFs ...")
-def cached_psfs(design_json: dict) -> optics.PSFSet:
-    return optics.compute_psfs(DesignPoint.from_dict(design_json))
+def show_view(name: str, run: Run) -> None:
+    """Draw one view; an error becomes a plain message, never a traceback."""
+    try:
+        VIEWS[name](run)
+    except EXPECTED_ERRORS as err:
+        st.error(str(err))
+    except Exception as err:  # a bug: say so plainly, keep the traceback in the server log
+        LOG.exception("view %s failed", name)
+        st.error(f"Internal error in the {name} view ({type(err).__name__}: {err}). The details are in the "
+                 "server log; other views still work.")
 
 
-def psf_figure(psfs: optics.PSFSet, phase: int) -> go.Figure:
-    size = psfs.psf_pixel.shape[-1]
-    axis_um = (np.arange(size) - size // 2) * psfs.dx_um
-    fig = make_subplots(1, 3, subplot_titles=[f"{c} channel" for c in ("R", "G", "B")], shared_yaxes=True)
-    for c in range(3):
-        log_psf = np.log10(np.maximum(psfs.psf_optical[phase, c], 1e-7))
-        fig.add_trace(go.Heatmap(z=log_psf, x=axis_um, y=axis_um, coloraxis="coloraxis"), 1, c + 1)
-        fig.update_xaxes(title_text="x (um)", row=1, col=c + 1)
-    fig.update_yaxes(title_text="y (um)", row=1, col=1, autorange="reversed")
-    fig.update_layout(coloraxis={"colorscale": "Inferno", "colorbar": {"title": "log10 PSF"}}, height=360)
-    return fig
-
-
-def mtf_figure(psfs: optics.PSFSet, design: DesignPoint, phase: int) -> go.Figure:
-    nyquist = 1e3 / (2 * design.pitch_um)
-    freqs = np.linspace(0, 2 * nyquist, 200)
-    fig = go.Figure()
-    for c, colour in zip(range(3), ("crimson", "seagreen", "royalblue")):
-        mtf_h, mtf_v = optics.mtf_along_axes(psfs.psf_optical[phase, c], psfs.dx_um, freqs)
-        limit = optics.polychromatic_diffraction_mtf(freqs, psfs.channel_weights[c], psfs.wavelengths_nm, design.f_number)
-        name = "RGB"[c]
-        fig.add_scatter(x=freqs, y=mtf_h, name=f"{name} H", line={"color": colour})
-        fig.add_scatter(x=freqs, y=mtf_v, name=f"{name} V", line={"color": colour, "dash": "dot"})
-        fig.add_scatter(x=freqs, y=limit, name=f"{name} diffraction", line={"color": colour, "width": 1, "dash": "dash"})
-    fig.add_vline(x=nyquist, line_dash="dash", annotation_text="pixel Nyquist")
-    fig.update_layout(xaxis_title="spatial frequency (cycles/mm)", yaxis_title="lens MTF", height=380)
-    return fig
+def compute_log(run: Run, seconds: float) -> None:
+    rows = run.stage_table()
+    st.session_state.stage_log = rows
+    st.session_state.stage_tokens = {name: token for name, token, _, _ in run.log.values()}
+    st.session_state.render_seconds = seconds
+    with st.sidebar.expander(f"Compute log: {seconds:.2f} s this rerun", expanded=False):
+        if rows:
+            st.dataframe(rows, hide_index=True)
+        st.caption("Each stage is cached by exactly what it depends on: moving SNR reuses the PSFs, the scene "
+                   "and the sensor OTF; moving a Zernike term reuses the scene.")
 
 
 def main() -> None:
-    st.set_page_config(page_title="smallpix", layout="wide")
-    st.title("smallpix: small-pixel lens explorer")
-    names = list(presets())
-    name = st.sidebar.selectbox("Table 1 preset (pitch um)", names, index=names.index(DEFAULT_PRESET))
-    base = presets()[name]
-    f_number = st.sidebar.slider("F-number", base.f_number_ref, 8.0, float(base.f_number), 0.01)
-    phase = st.sidebar.radio("OCL phase (row mod 2, col mod 2)", [0, 1, 2, 3], horizontal=True)
-    try:
-        design = base.replace(f_number=f_number)
-        psfs = cached_psfs(design.to_dict())
-    except (DesignError, ValueError) as err:
-        st.error(str(err))
+    start = time.perf_counter()
+    st.set_page_config(page_title="smallpix: small-pixel design explorer", layout="wide")
+    controls.init_session()
+    design, design_error, view, upload, upload_error = controls.sidebar()
+    st.subheader("Small pixels, open apertures: which image do we get?", anchor=False)
+    for warning in st.session_state.get("url_warnings", []):
+        st.warning(warning)
+    if design is None:
+        st.error(design_error)
         return
-    col1, col2, col3 = st.columns(3)
-    col1.metric("Pixel pitch", f"{design.pitch_um} um")
-    col2.metric("Wavefront RMS", f"{optics.wavefront_rms_waves(design):.3f} waves")
-    col3.metric("PSF compute", f"{psfs.timings_s['total']:.2f} s")
-    st.subheader("PSF per channel (before pixel aperture)")
-    st.plotly_chart(psf_figure(psfs, phase), use_container_width=True)
-    st.subheader("Lens MTF (H solid, V dotted) vs diffraction limit")
-    st.plotly_chart(mtf_figure(psfs, design, phase), use_container_width=True)
+    query = controls.write_url(design, view)
+    controls.share_box(query)
+    st.caption(controls.design_summary(design))
+    if upload is not None:
+        for note in upload.notes:
+            st.info(f"Uploaded image: {note}")
+    run = Run(design, view, upload.path if upload else None, cache.neural_signature())
+    tabs = st.tabs(list(state.TABS), key="tab", on_change="rerun")
+    for tab, name in zip(tabs, state.TABS):
+        if tab.open:
+            with tab:
+                if upload_error and view.scene == state.UPLOAD_SCENE and name in ("Sensor", "Images", "Export"):
+                    (st.info if upload_error == controls.NO_UPLOAD else st.error)(upload_error)
+                else:
+                    show_view(name, run)
+    compute_log(run, time.perf_counter() - start)
 
 
 main()

@@ -53,7 +53,6 @@ Conventions (design.md 3, paper appendix A.2-A.4)
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -64,6 +63,7 @@ import scipy.fft
 import scipy.ndimage
 
 from engine.design import BURST_RANGE, DesignPoint
+from engine.parallel import PARALLEL_LOCK
 
 __all__ = [
     "CHANNELS",
@@ -97,7 +97,6 @@ MAX_SHIFT_PX = 16.0
 MAX_ROTATION_DEG = 10.0
 _CFA_BLOCK_PX = {"hex": 4, "quad": 2, "bayer": 1}
 _FFT_WORKERS = -1  # scipy.fft on all cores: ~5x numpy.fft for 2048^2 float32 on 2 cores
-_FOLD_LOCK = threading.Lock()  # numba's fallback "workqueue" threading layer aborts on concurrent calls
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +341,7 @@ def _sample_mosaic(spec: np.ndarray, sensor_otf: SensorOTF, cfa: np.ndarray) -> 
     sub_rows, sub_cols = rows // 2, cols // 2
     channels = np.array([c for _, c in sensor_otf.pairs], dtype=np.int64)
     pair_index = np.arange(len(channels), dtype=np.int64)
-    with _FOLD_LOCK:
+    with PARALLEL_LOCK:
         folded = _fold_products(spec, sensor_otf.otf, sensor_otf.row_factor, channels, pair_index,
                                 sub_rows, sub_cols, sensor_otf.scene_shape[1])
     images = scipy.fft.irfft2(folded, s=(sub_rows, sub_cols), workers=_FFT_WORKERS)
@@ -372,7 +371,7 @@ def _ground_truth_from_spectrum(spec: np.ndarray, design: DesignPoint) -> np.nda
     k = design.oversample
     otf, row_factor = _box_otf(rows, cols, k, float(design.fill_factor))
     channels, same_otf = np.arange(3, dtype=np.int64), np.zeros(3, dtype=np.int64)
-    with _FOLD_LOCK:
+    with PARALLEL_LOCK:
         folded = _fold_products(spec, otf, row_factor, channels, same_otf, rows // k, cols // k, cols)
     rgb = scipy.fft.irfft2(folded, s=(rows // k, cols // k), workers=_FFT_WORKERS)
     return np.ascontiguousarray(rgb.transpose(1, 2, 0), dtype=np.float32)

@@ -1,23 +1,323 @@
-"""The app starts on the default preset and reacts to its controls (streamlit AppTest)."""
+"""The Streamlit explorer (streamlit.testing AppTest) and its pure helpers.
 
+Every AppTest runs on a 128 x 128 px crop (``app_size=128`` in the URL) to stay fast; the
+stage tokens the app keeps in ``st.session_state.stage_tokens`` (a fresh token each time a
+cached stage is computed, the same one on a cache hit) tell what a control change recomputed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
 from pathlib import Path
 
+import numpy as np
+import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from app import cache, compute, export, plots, state
+from app.devices import load_devices
+from app.upload import UploadError, prepare_upload
+from engine import simulate
+from engine.design import DEFAULT_PRESET, DesignPoint, OCLOffsets, preset, presets, to_query
+
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+SMALL = {"app_size": "128"}
 
 
-def test_app_starts_on_default_preset_and_shows_psf():
-    app = AppTest.from_file(APP, default_timeout=60).run()
+def start(query: dict | None = None, tab: str | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    for key, value in {**SMALL, **(query or {})}.items():
+        app.query_params[key] = value
+    if tab:
+        app.query_params["app_tab"] = tab
+    app.run()
+    assert_clean(app)
+    return app
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+def tokens(app: AppTest) -> dict[str, str]:
+    return dict(app.session_state["stage_tokens"])
+
+
+def qp(app: AppTest, key: str) -> str:
+    """A URL query value as the app left it (AppTest may hold a list for repeated keys)."""
+    value = app.query_params[key]
+    return value if isinstance(value, str) else value[-1]
+
+
+def metric(app: AppTest, label: str) -> list[str]:
+    return [m.value for m in app.metric if m.label == label]
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+def test_starts_on_the_default_preset_with_images_and_neural_message():
+    app = start()
+    assert app.sidebar.selectbox(key="preset").value == DEFAULT_PRESET
+    assert app.sidebar.slider(key="pitch").value == pytest.approx(0.35)
+    assert app.sidebar.slider(key="fnum").value == pytest.approx(1.66)
+    assert [t.label for t in app.tabs] == list(state.TABS)
+    assert app.session_state["tab"] == "Images"
+    psnr = metric(app, "PSNR")
+    infos = [i.value for i in app.info]
+    neural_missing = any("not trained for this design" in text.lower() for text in infos)
+    assert len(psnr) == (2 if neural_missing else 3)
+    assert all(value.endswith(" dB") for value in psnr)
+    assert metric(app, "MS-SSIM")[0] == "n/a"  # 128 px < 161 px
+    assert qp(app, "pitch") == "0.35" and qp(app, "app_tab") == "Images"
+    assert {"PSF", "scene", "sensor OTF", "RAW", "demosaic", "traditional"} <= set(tokens(app))
+
+
+@pytest.mark.parametrize("tab", [t for t in state.TABS if t != "Images"])
+def test_each_tab_renders(tab):
+    app = start(tab=tab)
+    charts = app.get("plotly_chart")
+    if tab == "Lens":
+        assert len(charts) == 4 and metric(app, "Wavefront RMS")
+    elif tab == "Sensor":
+        assert len(charts) == 4 and metric(app, "SNR at white") == ["35.0 dB"]
+    elif tab in ("MTF", "Sweep"):
+        assert app.button(key="measure_mtf" if tab == "MTF" else "run_sweep")
+    elif tab == "Devices":
+        assert len(charts) == 2
+    elif tab == "Export":
+        buttons = app.get("download_button")
+        assert len(buttons) > 10
+
+
+def test_snr_recomputes_raw_but_not_psf_scene_or_otf():
+    app = start()
+    before, psnr_before = tokens(app), metric(app, "PSNR")
+    app.sidebar.slider(key="snr").set_value(20.0).run()
+    assert_clean(app)
+    after = tokens(app)
+    for name in ("PSF", "scene", "sensor OTF"):
+        assert after[name] == before[name], name
+    for name in ("RAW", "demosaic", "traditional", "ground truth"):
+        assert after[name] != before[name] or name == "ground truth", name
+    assert metric(app, "PSNR") != psnr_before
+    assert qp(app, "snr") == "20"
+
+
+def test_zernike_recomputes_optics_but_not_the_scene_and_changes_the_lens_readouts():
+    app = start(tab="Lens")
+    rms, lens_tokens = metric(app, "Wavefront RMS"), tokens(app)
+    app.sidebar.slider(key="z11").set_value(0.2).run()
+    assert_clean(app)
+    assert metric(app, "Wavefront RMS") != rms
+    assert tokens(app)["PSF"] != lens_tokens["PSF"]
+    assert tokens(app)["diffraction PSF"] == lens_tokens["diffraction PSF"]  # keyed without the lens
+    app.session_state["tab"] = "Images"
+    app.run()
+    before = tokens(app)
+    app.sidebar.slider(key="z11").set_value(0.1).run()
+    assert_clean(app)
+    after = tokens(app)
+    assert after["scene"] == before["scene"]
+    assert after["PSF"] != before["PSF"] and after["sensor OTF"] != before["sensor OTF"] and after["RAW"] != before["RAW"]
+    assert "Z11=0.1," in qp(app, "z")
+
+
+def test_f_number_and_pitch_recompute_what_they_should():
+    app = start()
+    base = tokens(app)
+    app.sidebar.toggle(key="lock").set_value(False).run()
+    app.sidebar.slider(key="fnum").set_value(2.0).run()
+    assert_clean(app)
+    after_f = tokens(app)
+    assert after_f["scene"] == base["scene"] and after_f["PSF"] != base["PSF"]
+    app.sidebar.toggle(key="lock").set_value(True).run()
+    app.sidebar.slider(key="pitch").set_value(0.5).run()
+    assert_clean(app)
+    after_p = tokens(app)
+    # the lock keeps F# / pitch (2.0 / 0.35) and the scene is re-rendered at the new pitch
+    assert app.sidebar.slider(key="fnum").value == pytest.approx(round(2.0 / 0.35 * 0.5, 3), abs=1e-3)
+    assert after_p["scene"] != after_f["scene"] and after_p["PSF"] != after_f["PSF"]
+
+
+def test_url_state_round_trips():
+    design = preset("0.55").replace(zernike=((4, 0.05), (11, -0.1), (14, 0.02)), cfa="bayer", snr_db=20.0, burst=2)
+    view = state.ViewState(preset="0.55", lock=False, scene="siemens_star", size_px=128, tab="Sensor")
+    query = state.query_from_state(design, view)
+    app = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.run()
+    assert_clean(app)
+    sidebar = app.sidebar
+    assert sidebar.slider(key="pitch").value == pytest.approx(0.55)
+    assert sidebar.slider(key="z4").value == pytest.approx(0.05)
+    assert sidebar.slider(key="z11").value == pytest.approx(-0.1)
+    assert sidebar.text_input(key="z_extra").value == "Z14=0.02"
+    assert sidebar.radio(key="cfa").value == "bayer"
+    assert sidebar.selectbox(key="scene").value == "siemens_star"
+    assert app.session_state["tab"] == "Sensor"
+    assert metric(app, "Frames") == ["2"]
+    assert {k: qp(app, k) for k in app.query_params} == query
+    sidebar.radio(key="cfa").set_value("quad").run()
+    assert qp(app, "cfa") == "quad"
+    code = [c.value for c in app.sidebar.code]
+    assert any("cfa=quad" in c and "pitch=0.55" in c for c in code)
+
+
+def test_preset_sets_the_optics_and_keeps_the_sensor():
+    app = start()
+    app.sidebar.slider(key="snr").set_value(15.0).run()
+    app.sidebar.selectbox(key="preset").set_value("0.75").run()
+    assert_clean(app)
+    assert app.sidebar.slider(key="pitch").value == pytest.approx(0.75)
+    assert app.sidebar.slider(key="fnum").value == pytest.approx(3.55)
+    assert app.sidebar.slider(key="snr").value == pytest.approx(15.0)
+
+
+def test_impossible_f_number_is_explained_not_raised():
+    app = start()
+    app.sidebar.toggle(key="lock").set_value(False).run()
+    app.sidebar.slider(key="fnum").set_value(1.2).run()
     assert not app.exception
-    assert app.sidebar.selectbox[0].value == "0.35"
-    assert len(app.get("plotly_chart")) == 2
-    assert app.metric[0].value == "0.35 um"
+    assert any("reference pupil" in e.value for e in app.error)
 
 
-def test_changing_f_number_changes_the_wavefront_readout():
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    before = app.metric[1].value
-    app.sidebar.slider[0].set_value(4.0).run()
+def test_bad_link_values_warn_and_fall_back():
+    app = AppTest.from_file(APP, default_timeout=120)
+    for key, value in {"app_size": "999", "pitch": "abc", "app_tab": "Nope"}.items():
+        app.query_params[key] = value
+    app.run()
     assert not app.exception
-    assert app.metric[1].value != before
+    warnings = " ".join(w.value for w in app.warning)
+    assert "app_size" in warnings and "pitch_um" in warnings and "app_tab" in warnings
+
+
+def test_upload_flow_accepts_an_image_and_refuses_a_non_image():
+    app = start({"app_scene": "upload"})
+    assert any("Upload an image" in i.value for i in app.info)
+    uploader = app.sidebar.get("file_uploader")[0]
+    uploader.upload("notes.png", b"this is not an image", "image/png").run()
+    assert not app.exception
+    assert any("not an image" in e.value for e in app.error)
+    buffer = io.BytesIO()
+    Image.fromarray((np.random.default_rng(0).random((200, 240, 4)) * 255).astype(np.uint8), "RGBA").save(buffer, "PNG")
+    app.sidebar.get("file_uploader")[0].set_value(("rgba.png", buffer.getvalue(), "image/png")).run()
+    assert_clean(app)
+    assert any("transparency" in i.value for i in app.info)
+    assert metric(app, "PSNR")
+
+
+def test_sessions_do_not_share_state():
+    one, two = start(), start()
+    one.sidebar.slider(key="snr").set_value(10.0).run()
+    two.run()
+    assert two.sidebar.slider(key="snr").value == pytest.approx(35.0)
+    assert qp(two, "snr") == "35"
+
+
+def test_mtf_on_demand_with_progress():
+    app = start(tab="MTF")
+    app.radio(key="mtf_setting").set_value("quick").run()
+    app.button(key="measure_mtf").click().run()
+    assert_clean(app)
+    assert len(app.get("plotly_chart")) == 1
+    table = app.dataframe[0].value
+    assert {"MTF50 H (cyc/mm)", "MTF50 V (cyc/mm)", "paper H"} <= set(table.columns)
+    assert (table["MTF50 H (cyc/mm)"] > 50).all()
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+
+
+def test_query_round_trip_and_zernike_split():
+    design = preset("0.45").replace(zernike=((4, 1.5), (5, 0.01), (30, -0.2)), ocl=OCLOffsets(False, 0.0, 0.0))
+    view = state.ViewState(scene="text", crop_x=0.25, seed=7, zoom=4, phase=3)
+    back_design, back_view, warnings = state.state_from_query(state.query_from_state(design, view))
+    assert (back_design, back_view, warnings) == (design, view, [])
+    sliders, extra = state.split_zernike(design.zernike)
+    assert sliders[4] == 0.0 and dict(extra) == {4: 1.5, 30: -0.2}
+    assert state.merge_zernike(sliders, extra) == design.zernike
+    assert state.locked_f_number(1.66 / 0.35, 0.35) == 1.66
+
+
+def test_cached_capture_equals_the_engine_capture():
+    design = preset("0.55").replace(snr_db=25.0)
+    run = compute.Run(design, state.ViewState(scene="siemens_star", size_px=64, seed=3))
+    capture = run.capture()
+    expected = simulate.capture_scene(design, "siemens_star", 64, seed=3)
+    np.testing.assert_allclose(capture.raw, expected.raw, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(capture.ground_truth, expected.ground_truth, rtol=0, atol=1e-6)
+    assert cache.optics_key(design) == cache.optics_key(design.replace(snr_db=5.0, cfa="bayer", burst=3))
+    assert cache.optics_key(design) != cache.optics_key(design.replace(f_number=3.0))
+
+
+def test_photo_placement_covers_the_view():
+    inside = compute.place_photo(1200, 1600, 100.0, 0.0, 1.0)
+    assert inside.source_pixel_um == pytest.approx(0.35) and not inside.enlarged
+    assert inside.offset_um[0] == pytest.approx(-(1600 * 0.35 - 100) / 2, abs=1e-3)
+    big = compute.place_photo(1200, 1600, 700.0, 0.5, 0.5)
+    assert big.enlarged and 1200 * big.source_pixel_um >= 700.0 and big.offset_um == (0.0, 0.0)
+
+
+def _png(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def test_upload_rules(tmp_path):
+    rgb = Image.fromarray((np.random.default_rng(1).random((80, 90, 3)) * 255).astype(np.uint8))
+    ok = prepare_upload("a.png", _png(rgb), folder=tmp_path)
+    assert ok.path.is_file() and (ok.width, ok.height) == (90, 80) and not ok.notes
+    cmyk = prepare_upload("c.jpg", _png(rgb.convert("CMYK"), "JPEG"), folder=tmp_path)
+    assert any("CMYK" in n for n in cmyk.notes) and Image.open(cmyk.path).mode == "RGB"
+    grey16 = Image.fromarray((np.random.default_rng(2).random((70, 70)) * 65535).astype(np.uint16))
+    assert Image.open(prepare_upload("g.png", _png(grey16), folder=tmp_path).path).mode.startswith("I;16")
+    with pytest.raises(UploadError, match="not an image"):
+        prepare_upload("x.png", b"\x89PNG not really", folder=tmp_path)
+    with pytest.raises(UploadError, match="cap is 0.001 MB"):
+        prepare_upload("a.png", _png(rgb), folder=tmp_path, max_mb=0.001)
+    with pytest.raises(UploadError, match="megapixels"):
+        prepare_upload("a.png", _png(rgb), folder=tmp_path, max_megapixels=0.001)
+    with pytest.raises(UploadError, match="at least 64"):
+        prepare_upload("s.png", _png(rgb.resize((40, 30))), folder=tmp_path)
+    with pytest.raises(UploadError, match="floating-point"):
+        prepare_upload("f.tif", _png(Image.fromarray(np.ones((70, 70), np.float32)), "TIFF"), folder=tmp_path)
+
+
+def test_devices_csv_matches_table6():
+    devices = load_devices()
+    table = json.loads((Path(__file__).resolve().parents[1] / "assets" / "paper_tables.json").read_text())
+    rows = table["table6_telephoto_devices"]["rows"]
+    assert [d.device for d in devices] == [r[0] for r in rows]
+    assert [d.pitch_um for d in devices] == [r[5] for r in rows]
+
+
+def test_export_zip_has_design_images_csv_and_rendered_figures():
+    design = preset(DEFAULT_PRESET)
+    figures = {"design_plane": plots.design_plane_figure(load_devices(), presets(), design, 1.4)}
+    images = {"ground_truth": np.zeros((16, 16, 3), np.float32), "neural": None}
+    link = state.link("http://localhost:8501/", to_query(design))
+    data = export.zip_bytes(design=design.to_dict(), link=link, view={}, figures=figures, images=images,
+                            tables={"t": [{"a": 1, "b": 2}]})
+    names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    assert {"design.json", "figures/design_plane.png", "figures/design_plane.svg", "figures/design_plane.json",
+            "images/ground_truth.png", "data/t.csv"} <= names
+    assert DesignPoint.from_dict(json.loads(zipfile.ZipFile(io.BytesIO(data)).read("design.json"))["design"]) == design
+
+
+def test_a_failing_neural_isp_leaves_the_other_panels(monkeypatch):
+    def broken(capture_json, pipeline, neural_version):
+        raise RuntimeError("corrupt weights")
+
+    monkeypatch.setattr(cache, "pipeline_stage", broken)
+    run = compute.Run(preset(DEFAULT_PRESET), state.ViewState(size_px=64))
+    stage = run.output("neural")
+    assert stage.value is None and stage.token == compute.FAILED and "corrupt weights" in stage.message
+    with pytest.raises(RuntimeError):
+        run.output("traditional")

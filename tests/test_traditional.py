@@ -65,6 +65,7 @@ def test_neural_pipeline_without_weights_says_so():
 
     delta_psf = np.zeros((4, 3, 16, 16), dtype=np.float32)
     delta_psf[..., 8, 8] = 1.0
-    capture = simulate_raw(np.full((64, 64, 3), 0.4, np.float32), delta_psf, preset("0.35"), rng=0)
+    off_preset = preset("0.35").replace(pitch_um=0.4, f_number=1.9)  # no weights are trained for it
+    capture = simulate_raw(np.full((64, 64, 3), 0.4, np.float32), delta_psf, off_preset, rng=0)
     with pytest.raises(PipelineUnavailable, match="no trained weights"):
         run_pipeline("neural", capture)

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import ndimage
 
 from engine.isp import color
+from engine.parallel import PARALLEL_LOCK
 
 CFA_BLOCK = {"hex": 4, "quad": 2, "bayer": 1}
 """Side of the same-colour block of each CFA layout, pixels."""
@@ -123,7 +124,8 @@ def bilateral(channel: np.ndarray, sigma_spatial_px: float, sigma_range: float) 
     r = max(1, int(math.ceil(2 * sigma_spatial_px)))
     d = np.arange(-r, r + 1)
     spatial = np.exp(-(d[:, None] ** 2 + d[None, :] ** 2) / (2 * sigma_spatial_px**2)).astype(np.float32)
-    return _bilateral(np.ascontiguousarray(channel, dtype=np.float32), spatial, np.float32(1 / (2 * sigma_range**2)))
+    with PARALLEL_LOCK:
+        return _bilateral(np.ascontiguousarray(channel, dtype=np.float32), spatial, np.float32(1 / (2 * sigma_range**2)))
 
 
 def _downsample2(x: np.ndarray) -> np.ndarray:

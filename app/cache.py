@@ -1,0 +1,238 @@
+"""Cached engine stages: each keyed by exactly the parameters it depends on (design.md 1).
+
+=================  =====================================================  ==================
+stage              key                                                    cache
+=================  =====================================================  ==================
+PSFs               optics fields of the design (``optics_key``)          ``st.cache_data``
+diffraction PSFs   optics key without lens and OCL (``reference_key``)   ``st.cache_data``
+scene              scene name/file, dx_um, samples, seed, placement       ``st.cache_data``
+sensor OTF         optics key + CFA + scene samples                       ``st.cache_resource``
+RAW capture        whole design + scene key + margin (``capture_key``)   ``st.cache_data``
+ground truth       capture key                                            ``st.cache_data``
+pipeline output    capture key + pipeline (+ Neural weights signature)    ``st.cache_data``
+metrics            capture key + pipeline (+ Neural weights signature)    ``st.cache_data``
+=================  =====================================================  ==================
+
+So moving SNR recomputes the RAW and what follows but not the PSFs, the scene or the sensor OTF;
+moving a Zernike slider recomputes PSFs, OTF and RAW but not the scene. The sensor OTF (up to
+200 MB at 512 x 512 px) is a read-only operator, so it is a shared resource rather than copied
+out of the data cache on every hit.
+
+Every stage returns a :class:`Stage`: the value plus a random ``token`` drawn when it was
+computed (a cache hit returns the same token), its compute time and the tokens of the stages it
+used. The app logs them per rerun ("Compute log" in the sidebar) and the tests compare tokens to
+check what was recomputed. Keys are canonical JSON strings, so hashing them is cheap.
+Cached functions are pure: everything they depend on is in their arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from engine import optics, scenes, sensor, simulate
+from engine.design import DesignPoint
+from engine.isp import PipelineUnavailable, color, run_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+PRETRAINED = ROOT / "pretrained"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A computed (or cached) stage value. token: drawn at compute time; seconds: compute time;
+    created: wall-clock time of the computation; deps: (name, token, seconds, created) of the
+    stages used; message: why ``value`` is None (e.g. no Neural ISP weights)."""
+
+    value: Any
+    token: str
+    seconds: float
+    created: float
+    deps: tuple = ()
+    message: str | None = None
+
+    def record(self, name: str) -> tuple[str, str, float, float]:
+        return (name, self.token, self.seconds, self.created)
+
+    def chain(self, name: str) -> tuple:
+        """This stage's record followed by those of everything it used (for ``deps``)."""
+        return (self.record(name),) + tuple(self.deps)
+
+
+def _timed(fn, *args, deps=(), **kwargs) -> Stage:
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return Stage(value, uuid.uuid4().hex, time.perf_counter() - start, time.time(), tuple(deps))
+
+
+def canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def optics_key(design: DesignPoint) -> str:
+    """The design with every non-optical field at its default: the PSFs' cache key."""
+    return canonical(design.replace(cfa="hex", snr_db=35.0, flux="hold", burst=1).to_dict())
+
+
+def reference_key(design: DesignPoint) -> str:
+    """The optics key of the same design with an aberration-free lens and no OCL."""
+    return optics_key(optics.diffraction_limited(design))
+
+
+def design_key(design: DesignPoint) -> str:
+    return canonical(design.to_dict())
+
+
+def capture_key(design: DesignPoint, scene_spec: dict, margin_px: int) -> str:
+    return canonical({"design": design.to_dict(), "scene": scene_spec, "margin": margin_px})
+
+
+def neural_signature() -> str:
+    """Names, sizes and mtimes of the files under pretrained/: part of the Neural ISP's cache keys,
+    so weights that land while the server runs are picked up without a restart."""
+    if not PRETRAINED.is_dir():
+        return "none"
+    entries = sorted(
+        f"{p.relative_to(PRETRAINED)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+        for p in PRETRAINED.rglob("*") if p.is_file()
+    )
+    return canonical(entries) if entries else "none"
+
+
+# --- optics -----------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def psf_stage(optics_json: str) -> Stage:
+    """51-wavelength OCL PSFs (engine.optics.compute_psfs) of the optics in ``optics_json``."""
+    return _timed(optics.compute_psfs, DesignPoint.from_dict(json.loads(optics_json)))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def reference_psf_stage(reference_json: str) -> Stage:
+    """Diffraction-limited PSFs (Strehl / MTF references) for ``reference_key(design)``: keyed
+    without the lens and OCL, so moving a Zernike term reuses them."""
+    return _timed(optics.compute_psfs, DesignPoint.from_dict(json.loads(reference_json)))
+
+
+# --- scene ------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def photo_shape(path: str, mtime_ns: int) -> tuple[int, int]:
+    """(rows, cols) of a photo after its EXIF orientation (``mtime_ns`` keys a changed file)."""
+    height_um, width_um = scenes.photo_extent_um(path, 1.0)
+    return int(round(height_um)), int(round(width_um))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def scene_stage(scene_json: str) -> Stage:
+    """The scene (engine.scenes.render_scene) for a spec from :func:`app.compute.scene_spec`."""
+    spec = json.loads(scene_json)
+    params = dict(spec["params"])
+    if "offset_um" in params:
+        params["offset_um"] = tuple(params["offset_um"])
+    return _timed(scenes.render_scene, spec["scene"], spec["dx_um"], tuple(spec["shape"]), rng=spec["seed"], **params)
+
+
+# --- sensor -----------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=3, show_spinner=False)
+def otf_stage(optics_json: str, cfa: str, scene_shape: tuple[int, int]) -> Stage:
+    """The sensor OTF of these optics and CFA on a scene grid (read-only, shared)."""
+    psf = psf_stage(optics_json)
+    design = DesignPoint.from_dict(json.loads(optics_json)).replace(cfa=cfa)
+    stage = _timed(sensor.make_sensor_otf, psf.value.psf_pixel, design, scene_shape, deps=psf.chain("PSF"))
+    stage.value.otf.flags.writeable = False
+    stage.value.row_factor.flags.writeable = False
+    return stage
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def raw_stage(capture_json: str) -> Stage:
+    """The RAW capture of a design and scene, margins cropped (as engine.simulate.capture_scene,
+    with the OTF and the scene taken from their caches)."""
+    key = json.loads(capture_json)
+    design = DesignPoint.from_dict(key["design"])
+    optics_json = optics_key(design)
+    psf = psf_stage(optics_json)
+    scene = scene_stage(canonical(key["scene"]))
+    otf = otf_stage(optics_json, design.cfa, tuple(scene.value.shape[:2]))
+    seed = key["scene"]["seed"]
+    start = time.perf_counter()
+    capture = sensor.simulate_raw(scene.value, otf.value, design, rng=np.random.default_rng(seed))
+    capture = simulate.crop_capture(capture, key["margin"])
+    deps = psf.chain("PSF") + scene.chain("scene") + otf.chain("sensor OTF")
+    return Stage(capture, uuid.uuid4().hex, time.perf_counter() - start, time.time(), deps)
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def reference_stage(capture_json: str) -> Stage:
+    """Ground truth through the shared colour chain: display sRGB (H, W, 3) in [0, 1]."""
+    raw = raw_stage(capture_json)
+    return _timed(color.camera_to_display, raw.value.ground_truth, color.color_chain(), deps=raw.chain("RAW"))
+
+
+# --- ISP and metrics --------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def pipeline_stage(capture_json: str, pipeline: str, neural_version: str) -> Stage:
+    """Display sRGB of one pipeline, or value None and the engine's message where it cannot run
+    (PipelineUnavailable: no Neural ISP weights for this design). ``neural_version`` keys the
+    Neural ISP's weights (:func:`neural_signature`)."""
+    raw = raw_stage(capture_json)
+    start = time.perf_counter()
+    try:
+        image = run_pipeline(pipeline, raw.value, color.color_chain())
+    except PipelineUnavailable as err:
+        return Stage(None, uuid.uuid4().hex, time.perf_counter() - start, time.time(), raw.chain("RAW"), str(err))
+    return Stage(image, uuid.uuid4().hex, time.perf_counter() - start, time.time(), raw.chain("RAW"))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def metrics_stage(capture_json: str, pipeline: str, neural_version: str) -> Stage:
+    """PSNR (dB), MS-SSIM (None below 161 px per side) and LPIPS of a pipeline's output against
+    the ground truth, both display sRGB."""
+    from engine import perceptual  # torch: imported on first use only
+
+    out = pipeline_stage(capture_json, pipeline, neural_version)
+    ref = reference_stage(capture_json)
+    deps = out.chain(pipeline) + ref.chain("ground truth")
+    if out.value is None:
+        return Stage(None, uuid.uuid4().hex, 0.0, time.time(), deps, out.message)
+
+    def measure(image: np.ndarray, reference: np.ndarray) -> dict:
+        small = min(image.shape[:2]) < perceptual.MS_SSIM_MIN_SIZE
+        return {
+            "psnr_db": float(perceptual.psnr(image, reference)),
+            "msssim": None if small else float(perceptual.ms_ssim(image, reference)),
+            "lpips": float(perceptual.lpips_alex(image, reference)),
+        }
+
+    return _timed(measure, out.value, ref.value, deps=deps)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def neural_probe(design_json: str, neural_version: str) -> str | None:
+    """None if the Neural ISP runs for this design, else the engine's message (a 32 x 32 px flat
+    capture is enough to find out)."""
+    design = DesignPoint.from_dict(json.loads(design_json))
+    psfs = psf_stage(optics_key(design)).value
+    size = max(32, (psfs.psf_pixel.shape[-1] + design.oversample - 1) // design.oversample)
+    size += size % 2
+    scene = np.full((size * design.oversample, size * design.oversample, 3), 0.4, dtype=np.float32)
+    capture = sensor.simulate_raw(scene, psfs.psf_pixel, design, rng=0)
+    try:
+        run_pipeline("neural", capture, color.color_chain())
+    except PipelineUnavailable as err:
+        return str(err)
+    return None

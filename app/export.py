@@ -1,0 +1,98 @@
+"""Exports: figures as PNG / SVG (plotly + kaleido on the system chromium), images as PNG, curves as
+CSV, and one ZIP with everything plus the design JSON. Pure functions (no Streamlit)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from app.plots import TEMPLATE, png_bytes
+
+FIGURE_WIDTH = 1200
+PNG_SCALE = 2
+
+
+def _size(fig: go.Figure) -> tuple[int, int]:
+    return FIGURE_WIDTH, int(fig.layout.height or 500)
+
+
+def styled(fig: go.Figure) -> go.Figure:
+    """A copy with the print template (the app itself uses Streamlit's chart theme)."""
+    return go.Figure(fig).update_layout(template=TEMPLATE)
+
+
+def figure_bytes(fig: go.Figure, fmt: str) -> bytes:
+    """One figure as ``png`` or ``svg`` bytes (kaleido starts chromium: a few seconds)."""
+    width, height = _size(fig)
+    return styled(fig).to_image(format=fmt, width=width, height=height, scale=PNG_SCALE if fmt == "png" else 1)
+
+
+def figures_bytes(figures: dict[str, go.Figure], formats=("png", "svg")) -> dict[str, bytes]:
+    """All figures in all formats in one kaleido batch (one chromium start): {"name.fmt": bytes}."""
+    if not figures:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="smallpix-export-") as tmp:
+        figs, paths, widths, heights, scales = [], [], [], [], []
+        for name, fig in figures.items():
+            for fmt in formats:
+                width, height = _size(fig)
+                figs.append(styled(fig))
+                paths.append(Path(tmp) / f"{name}.{fmt}")
+                widths.append(width)
+                heights.append(height)
+                scales.append(PNG_SCALE if fmt == "png" else 1)
+        pio.write_images(figs, paths, width=widths, height=heights, scale=scales)
+        return {p.name: p.read_bytes() for p in paths}
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    """Rows (dicts with the same keys) as CSV bytes."""
+    if not rows:
+        return b""
+    buffer = io.StringIO()
+    fields = list(rows[0])
+    for row in rows[1:]:
+        fields += [k for k in row if k not in fields]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def image_files(images: dict[str, np.ndarray | None]) -> dict[str, bytes]:
+    """{"name.png": bytes} for every image that exists."""
+    return {f"{name}.png": png_bytes(image) for name, image in images.items() if image is not None}
+
+
+def zip_bytes(*, design: dict, link: str, view: dict, figures: dict[str, go.Figure],
+              images: dict[str, np.ndarray | None], tables: dict[str, list[dict]],
+              render_figures: bool = True) -> bytes:
+    """One ZIP: design.json (design, view, link), figures/*.png|svg (and *.json plotly specs),
+    images/*.png, data/*.csv."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("design.json", json.dumps({"design": design, "view": view, "link": link}, indent=2))
+        for name, fig in figures.items():
+            archive.writestr(f"figures/{name}.json", styled(fig).to_json())
+        if render_figures:
+            for name, data in figures_bytes(figures).items():
+                archive.writestr(f"figures/{name}", data)
+        for name, data in image_files(images).items():
+            archive.writestr(f"images/{name}", data)
+        for name, rows in tables.items():
+            if rows:
+                archive.writestr(f"data/{name}.csv", csv_bytes(rows))
+    return buffer.getvalue()
+
+
+def design_json_bytes(design: dict, link: str) -> bytes:
+    """The design and its link as JSON bytes."""
+    return json.dumps({"design": design, "link": link}, indent=2).encode("utf-8")

@@ -1,0 +1,480 @@
+"""Plotly figures of the app. Pure functions of engine data (no Streamlit); every axis has its unit.
+
+Conventions: image-plane and sensor coordinates in micrometres (um) or pixels (px), spatial
+frequency in cycles/mm on the sensor, wavefront in waves at 550 nm, pupil coordinates normalised
+to the radius of the lens's reference pupil (F/``f_number_ref``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.subplots import make_subplots
+
+from engine import optics
+from engine.design import DesignPoint
+from engine.figures import PIPELINE_COLOURS
+from engine.isp import color
+from engine.sensor import effective_snr_db
+
+TEMPLATE = "plotly_white"
+"""Applied on export only (app.export): in the app, Streamlit's own chart theme styles the figures,
+and setting a plotly template deep-copies it on every figure (~50-250 ms per rerun measured)."""
+CHANNEL_COLOURS = ("#d62728", "#2ca02c", "#1f77b4")
+CHANNELS = ("R", "G", "B")
+PHASE_LABELS = ("(0,0) top-left", "(0,1) top-right", "(1,0) bottom-left", "(1,1) bottom-right")
+PIPELINE_LABELS = {"demosaic": "Demosaic only", "traditional": "Traditional ISP", "neural": "Neural ISP",
+                   "ground_truth": "Ground truth"}
+LOG_FLOOR = 1e-5
+
+
+def nyquist_cyc_per_mm(pitch_um: float) -> float:
+    return 1e3 / (2.0 * pitch_um)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """(H, W, 3) float in [0, 1] (or uint8) -> PNG bytes (8-bit sRGB)."""
+    array = image if image.dtype == np.uint8 else np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def data_uri(image: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0.01}, height=height,
+                      margin={"l": 60, "r": 20, "t": 60, "b": 50})
+    return fig
+
+
+# --- lens ---------------------------------------------------------------------------------------
+
+
+def wavefront_figure(design: DesignPoint, phase: int = 0, samples: int = 128) -> go.Figure:
+    """Wavefront (waves at 550 nm, piston removed) over the working pupil of ``design``, for one
+    OCL phase (the phase's tilt and coma offsets added), on the reference pupil's coordinates."""
+    u = optics.pupil_coordinates(samples, 1.0)
+    waves = optics.phase_wavefronts(design, u)
+    w = waves[phase if waves.shape[0] > 1 else 0].astype(float)
+    yy, xx = np.meshgrid(u, u, indexing="ij")
+    inside = np.hypot(xx, yy) <= design.pupil_fraction
+    w = np.where(inside, w - w[inside].mean(), np.nan)
+    rms = float(np.nanstd(w))
+    limit = float(np.nanmax(np.abs(w))) or 1e-3
+    fig = go.Figure(go.Heatmap(
+        x=u, y=u, z=w, colorscale="RdBu_r", zmin=-limit, zmax=limit, zmid=0,
+        colorbar={"title": {"text": "waves<br>(550 nm)"}},
+        hovertemplate="x %{x:.3f}, y %{y:.3f} (of R_ref)<br>W %{z:.4f} waves<extra></extra>",
+    ))
+    theta = np.linspace(0, 2 * np.pi, 181)
+    for radius, name, dash in ((1.0, f"reference pupil F/{design.f_number_ref:g}", "dot"),
+                               (design.pupil_fraction, f"working pupil F/{design.f_number:g}", "solid")):
+        fig.add_scatter(x=radius * np.cos(theta), y=radius * np.sin(theta), mode="lines", name=name,
+                        line={"color": "black", "dash": dash, "width": 1}, hoverinfo="skip")
+    fig.update_xaxes(title_text="pupil x / R_ref (reference pupil radius)", range=[-1.05, 1.05],
+                     constrain="domain")
+    fig.update_yaxes(title_text="pupil y / R_ref", range=[1.05, -1.05], scaleanchor="x", scaleratio=1)
+    fig.update_layout(legend={"orientation": "h", "y": -0.18})
+    ocl = f", OCL phase {phase} (offsets included)" if design.ocl.enabled else ""
+    return _layout(fig, f"Wavefront, F/{design.f_number:g} pupil{ocl}: RMS {rms:.3f} waves", 470)
+
+
+def _psf_axis(psfs: optics.PSFSet, half_width_px: float, pitch_um: float) -> tuple[slice, np.ndarray]:
+    size = psfs.psf_optical.shape[-1]
+    half = min(size // 2, max(2, int(round(half_width_px * pitch_um / psfs.dx_um))))
+    window = slice(size // 2 - half, size // 2 + half + 1)
+    return window, (np.arange(size)[window] - size // 2) * psfs.dx_um
+
+
+def psf_channels_figure(psfs: optics.PSFSet, design: DesignPoint, phase: int, half_width_px: float = 4) -> go.Figure:
+    """log10 PSF (before the pixel aperture) of R, G, B for one OCL phase, normalised to the
+    brightest channel's peak, micrometre axes, ``half_width_px`` pixels either side."""
+    window, axis = _psf_axis(psfs, half_width_px, design.pitch_um)
+    stack = psfs.psf_optical[phase, :, window, window].astype(float)
+    logs = np.log10(np.maximum(stack / stack.max(), LOG_FLOOR))
+    fig = make_subplots(1, 3, subplot_titles=[f"{c} channel" for c in CHANNELS], shared_yaxes=True,
+                        horizontal_spacing=0.03)
+    for c in range(3):
+        fig.add_trace(go.Heatmap(
+            x=axis, y=axis, z=logs[c], coloraxis="coloraxis",
+            hovertemplate="x %{x:.3f} um, y %{y:.3f} um<br>log10 PSF %{z:.2f}<extra></extra>"), 1, c + 1)
+        fig.update_xaxes(title_text="x (um)", scaleanchor=f"y{'' if c == 0 else c + 1}", row=1, col=c + 1)
+        fig.update_yaxes(autorange="reversed", constrain="domain", row=1, col=c + 1)
+    fig.update_yaxes(title_text="y (um)", row=1, col=1)
+    fig.update_layout(coloraxis={"colorscale": "Inferno", "cmin": math.log10(LOG_FLOOR), "cmax": 0,
+                                 "colorbar": {"title": {"text": "log10 PSF<br>(rel. peak)"}}})
+    _pixel_grid(fig, axis, design.pitch_um, cols=3)
+    label = f"OCL phase {PHASE_LABELS[phase]}" if design.ocl.enabled else "no OCL"
+    return _layout(fig, f"PSF per channel, {label} (log scale; grey lines: pixel boundaries)", 400)
+
+
+def _pixel_grid(fig: go.Figure, axis: np.ndarray, pitch_um: float, cols: int, rows: int = 1) -> None:
+    """Pixel boundaries as one line trace per subplot (add_vline / add_hline per line cost ~0.7 s)."""
+    lo, hi = float(axis[0]), float(axis[-1])
+    edges = np.arange(math.floor(lo / pitch_um - 0.5), math.ceil(hi / pitch_um + 0.5) + 1) * pitch_um + pitch_um / 2
+    edges = edges[(edges > lo) & (edges < hi)]
+    xs, ys = [], []
+    for e in edges:
+        xs += [e, e, None, lo, hi, None]
+        ys += [lo, hi, None, e, e, None]
+    for r in range(1, rows + 1):
+        for c in range(1, cols + 1):
+            fig.add_scatter(x=xs, y=ys, mode="lines", line={"color": "rgba(200,200,200,0.45)", "width": 1},
+                            hoverinfo="skip", showlegend=False, row=r, col=c)
+
+
+def psf_phases_figure(psfs: optics.PSFSet, design: DesignPoint, channel: int = 1, half_width_px: float = 3) -> go.Figure:
+    """The four OCL phases' PSFs (one channel) in their 2 x 2 arrangement, log scale, um axes."""
+    window, axis = _psf_axis(psfs, half_width_px, design.pitch_um)
+    stack = psfs.psf_optical[:, channel, window, window].astype(float)
+    logs = np.log10(np.maximum(stack / stack.max(), LOG_FLOOR))
+    fig = make_subplots(2, 2, subplot_titles=[f"phase {p}" for p in PHASE_LABELS], shared_xaxes=True,
+                        shared_yaxes=True, horizontal_spacing=0.04, vertical_spacing=0.1)
+    for p in range(4):
+        fig.add_trace(go.Heatmap(
+            x=axis, y=axis, z=logs[p], coloraxis="coloraxis",
+            hovertemplate="x %{x:.3f} um, y %{y:.3f} um<br>log10 PSF %{z:.2f}<extra></extra>"), p // 2 + 1, p % 2 + 1)
+    fig.update_yaxes(autorange="reversed", constrain="domain")
+    for r in (1, 2):
+        fig.update_yaxes(title_text="y (um)", row=r, col=1)
+        fig.update_xaxes(title_text="x (um)", row=2, col=r)
+    fig.update_layout(coloraxis={"colorscale": "Inferno", "cmin": math.log10(LOG_FLOOR), "cmax": 0,
+                                 "colorbar": {"title": {"text": "log10 PSF"}}})
+    for p in range(4):  # a cross at the pixel centre shows the OCL shift
+        fig.add_scatter(x=[0], y=[0], mode="markers", marker={"symbol": "cross-thin", "size": 10,
+                        "line": {"color": "cyan", "width": 1}}, showlegend=False, hoverinfo="skip",
+                        row=p // 2 + 1, col=p % 2 + 1)
+    state = "OCL on" if design.ocl.enabled else "OCL off: all phases equal"
+    return _layout(fig, f"{CHANNELS[channel]} PSF of the four 2x2 OCL phases ({state}; cyan: pixel centre)", 520)
+
+
+def lens_mtf_figure(psfs: optics.PSFSet, design: DesignPoint, phase: int) -> tuple[go.Figure, list[dict]]:
+    """Lens MTF (H solid, V dotted) per channel vs the diffraction limit, up to past the cutoff,
+    with the pixel Nyquist; and the curves as CSV rows."""
+    nyquist = nyquist_cyc_per_mm(design.pitch_um)
+    cutoff = 1e6 / (float(psfs.wavelengths_nm.min()) * design.f_number)
+    freqs = np.linspace(0, 1.05 * max(cutoff, nyquist), 240)
+    fig = go.Figure()
+    rows = [{"freq_cyc_per_mm": round(float(f), 3)} for f in freqs]
+    for c in range(3):
+        mtf_h, mtf_v = optics.mtf_along_axes(psfs.psf_optical[phase, c], psfs.dx_um, freqs)
+        limit = optics.polychromatic_diffraction_mtf(freqs, psfs.channel_weights[c], psfs.wavelengths_nm,
+                                                     design.f_number)
+        name, colour = CHANNELS[c], CHANNEL_COLOURS[c]
+        fig.add_scatter(x=freqs, y=mtf_h, name=f"{name} H", line={"color": colour}, legendgroup=name)
+        fig.add_scatter(x=freqs, y=mtf_v, name=f"{name} V", line={"color": colour, "dash": "dot"}, legendgroup=name)
+        fig.add_scatter(x=freqs, y=limit, name=f"{name} diffraction limit", legendgroup=name,
+                        line={"color": colour, "width": 1, "dash": "dash"})
+        for row, h, v, d in zip(rows, mtf_h, mtf_v, limit):
+            row.update({f"{name}_h": round(float(h), 5), f"{name}_v": round(float(v), 5),
+                        f"{name}_diffraction": round(float(d), 5)})
+    fig.add_vline(x=nyquist, line_dash="dash", line_color="black",
+                  annotation_text=f"pixel Nyquist {nyquist:.0f} cyc/mm", annotation_position="top right")
+    fig.update_xaxes(title_text="spatial frequency (cycles/mm on the sensor)")
+    fig.update_yaxes(title_text="lens MTF (before the pixel aperture)", range=[0, 1.02])
+    return _layout(fig, f"Lens MTF vs diffraction limit at F/{design.f_number:g} (H solid, V dotted)", 430), rows
+
+
+# --- sensor -------------------------------------------------------------------------------------
+
+_CFA_RGB = np.array([[0.85, 0.2, 0.2], [0.25, 0.7, 0.3], [0.25, 0.4, 0.9]])
+
+
+def cfa_figure(cfa: np.ndarray, phase: np.ndarray, pitch_um: float, layout: str, pixels: int = 16) -> go.Figure:
+    """The top-left ``pixels`` x ``pixels`` of the CFA (colour) with each pixel's OCL phase (text)."""
+    tile_cfa, tile_phase = cfa[:pixels, :pixels], phase[:pixels, :pixels]
+    rgb = (_CFA_RGB[tile_cfa] * 255).astype(np.uint8)
+    axis = (np.arange(pixels) + 0.5) * pitch_um
+    fig = go.Figure(go.Image(z=rgb, x0=axis[0], dx=pitch_um, y0=axis[0], dy=pitch_um, hoverinfo="skip"))
+    text = [[f"{p}" for p in row] for row in tile_phase]
+    names = np.array(CHANNELS)[tile_cfa]
+    fig.add_trace(go.Heatmap(
+        x=axis, y=axis, z=tile_phase, text=text, texttemplate="%{text}", showscale=False, opacity=0,
+        customdata=names, textfont={"color": "white", "size": 10},
+        hovertemplate="x %{x:.2f} um, y %{y:.2f} um<br>colour %{customdata}, OCL phase %{z}<extra></extra>"))
+    fig.update_xaxes(title_text="x (um on the sensor)", showgrid=False)
+    fig.update_yaxes(title_text="y (um)", autorange="reversed", scaleanchor="x", showgrid=False)
+    names = {"hex": "Hex (16-cell, period 8 px)", "quad": "Quad (period 4 px)", "bayer": "Bayer (period 2 px)"}
+    return _layout(fig, f"CFA {names[layout]}; numbers: OCL phase 2*(row%2)+(col%2)", 460)
+
+
+def raw_false_colour(capture) -> np.ndarray:
+    """RAW frame 0 shown in its filters' colours: white-balanced, tone-free sRGB encoding, (H, W, 3)."""
+    raw = capture.raw if capture.raw.ndim == 2 else capture.raw[0]
+    chain = color.color_chain()
+    balanced = raw * chain.wb_gains[capture.cfa]
+    image = np.zeros(raw.shape + (3,), dtype=np.float32)
+    rows, cols = np.indices(raw.shape)
+    image[rows, cols, capture.cfa] = balanced
+    return color.srgb_encode(np.clip(image, 0.0, 1.0))
+
+
+def raw_figure(capture, pitch_um: float, view_px: int = 64) -> go.Figure:
+    """False-colour RAW mosaic (frame 0); opens on the central ``view_px`` pixels (double-click: all)."""
+    image = raw_false_colour(capture)
+    h, w = image.shape[:2]
+    fig = go.Figure(go.Image(source=data_uri(image), x0=0, dx=1, y0=0, dy=1, hoverinfo="x+y"))
+    half = min(view_px, w) / 2
+    fig.update_xaxes(title_text=f"x (px; pitch {pitch_um:g} um)", range=[w / 2 - half, w / 2 + half], showgrid=False)
+    fig.update_yaxes(title_text="y (px)", range=[h / 2 + half, h / 2 - half], scaleanchor="x", showgrid=False)
+    frames = f", frame 1 of {capture.raw.shape[0]}" if capture.raw.ndim == 3 else ""
+    return _layout(fig, f"RAW mosaic in false colour (white-balanced, sRGB-encoded{frames})", 460)
+
+
+def noise_figure(capture, pitch_um: float) -> go.Figure:
+    """Per-pixel noise sigma of frame 0 (signal units: 1 = a perfect white diffuser's green)."""
+    sigma = capture.noise_sigma if capture.noise_sigma.ndim == 2 else capture.noise_sigma[0]
+    fig = go.Figure(go.Heatmap(
+        z=sigma, colorscale="Viridis", colorbar={"title": {"text": "sigma<br>(x white)"}},
+        hovertemplate="x %{x} px, y %{y} px<br>sigma %{z:.4f}<extra></extra>"))
+    fig.update_xaxes(title_text=f"x (px; pitch {pitch_um:g} um)", showgrid=False)
+    fig.update_yaxes(title_text="y (px)", autorange="reversed", scaleanchor="x", showgrid=False)
+    return _layout(fig, f"Noise sigma per pixel (shot noise at {capture.snr_db:.1f} dB SNR at white)", 460)
+
+
+def noise_curve_figure(design: DesignPoint) -> go.Figure:
+    """Shot-noise SNR vs signal level for the held and the physical flux modes (dB, log signal)."""
+    levels = np.logspace(-3, 0, 61)
+    fig = go.Figure()
+    for flux in ("hold", "physical"):
+        snr = effective_snr_db(design.replace(flux=flux))
+        fig.add_scatter(x=levels, y=snr + 10 * np.log10(levels), name=f"flux {flux}: {snr:.1f} dB at white",
+                        line={"dash": "solid" if flux == design.flux else "dot"})
+    fig.update_xaxes(title_text="signal (fraction of white, linear)", type="log")
+    fig.update_yaxes(title_text="per-pixel SNR (dB)")
+    return _layout(fig, "Shot-noise SNR vs signal (current mode solid)", 360)
+
+
+# --- images -------------------------------------------------------------------------------------
+
+
+def images_figure(images: dict[str, np.ndarray | None], messages: dict[str, str], zoom: int, zoom_x: float,
+                  zoom_y: float, pitch_um: float, grid: bool = False) -> go.Figure:
+    """Side-by-side panels with matched axes: zooming or panning one zooms all (the linked view).
+    ``zoom`` / ``zoom_x`` / ``zoom_y`` set the magnifier (factor, centre as 0..1 of the crop).
+    A None image shows its message instead. grid: 2 x 2 panels instead of one row.
+
+    Built as one plain dict (validated once by go.Figure): incremental make_subplots / update_*
+    calls cost ~0.1 s per rerun, a tenth of the slider budget."""
+    names = list(images)
+    rows = 2 if grid and len(names) == 4 else 1
+    cols = len(names) // rows
+    h, w = next((im.shape[:2] for im in images.values() if im is not None), (1, 1))
+    half_w, half_h = w / (2 * zoom), h / (2 * zoom)
+    cx = min(max(zoom_x * w, half_w), w - half_w)
+    cy = min(max(zoom_y * h, half_h), h - half_h)
+    x_range = [cx - half_w - 0.5, cx + half_w - 0.5]
+    y_range = [cy + half_h - 0.5, cy - half_h - 0.5]
+    gap_x, gap_y = 0.012, 0.08
+    width, height = (1 - gap_x * (cols - 1)) / cols, (1 - gap_y * (rows - 1)) / rows
+    layout: dict = {
+        "height": 780 if rows == 2 else 370, "margin": {"l": 60, "r": 10, "t": 30, "b": 40}, "showlegend": False,
+        "uirevision": f"{zoom}-{zoom_x}-{zoom_y}-{w}-{rows}", "dragmode": "pan", "annotations": [],
+    }
+    data = []
+    blank = None
+    for i, name in enumerate(names):
+        r, c = divmod(i, cols)
+        suffix = "" if i == 0 else str(i + 1)
+        left, top = c * (width + gap_x), 1 - r * (height + gap_y)
+        bottom_row, first_col = r == rows - 1, c == 0
+        layout[f"xaxis{suffix}"] = {
+            "domain": [round(max(left, 0.0), 6), round(min(left + width, 1.0), 6)], "anchor": f"y{suffix}", "range": x_range, "showgrid": False,
+            "showticklabels": bottom_row, "title": {"text": "x (px)" if bottom_row else ""},
+            **({"matches": "x"} if i else {}),
+        }
+        layout[f"yaxis{suffix}"] = {
+            "domain": [round(max(top - height, 0.0), 6), round(min(top, 1.0), 6)], "anchor": f"x{suffix}", "range": y_range, "showgrid": False,
+            "scaleanchor": "x", "showticklabels": first_col,
+            "title": {"text": (f"y (px; pitch {pitch_um:g} um)" if r == 0 else "y (px)") if first_col else ""},
+            **({"matches": "y"} if i else {}),
+        }
+        layout["annotations"].append({
+            "text": PIPELINE_LABELS.get(name, name), "x": left + width / 2, "y": top, "xref": "paper",
+            "yref": "paper", "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14}})
+        image = images[name]
+        trace = {"type": "image", "x0": 0, "y0": 0, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+        if image is None:
+            blank = blank or data_uri(np.full((h, w, 3), 245, dtype=np.uint8))
+            data.append({**trace, "source": blank, "dx": 1, "dy": 1, "hoverinfo": "skip"})
+            text = messages.get(name) or "not available"
+            layout["annotations"].append({
+                "text": _wrap(text, 24), "x": left + width / 2, "y": top - height / 2, "xref": "paper", "yref": "paper",
+                "xanchor": "center", "yanchor": "middle", "showarrow": False, "font": {"size": 13, "color": "#555"}})
+        else:
+            data.append({**trace, "source": data_uri(image), "dx": 1, "dy": 1, "hoverinfo": "x+y"})
+    return go.Figure({"data": data, "layout": layout})
+
+
+def _wrap(text: str, width: int) -> str:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if len(line) + len(word) + 1 > width and line:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join(lines + [line])
+
+
+# --- MTF through the pipelines -------------------------------------------------------------------
+
+
+def pipeline_mtf_figure(results: dict, design: DesignPoint, paper_row: dict | None = None) -> go.Figure:
+    """H and V system MTF per pipeline (cycles/mm), MTF50 markers, pixel Nyquist, and the paper's
+    Table 2 MTF50 (x markers) when the design is a Table 1 preset."""
+    nyquist = nyquist_cyc_per_mm(design.pitch_um)
+    fig = make_subplots(1, 2, subplot_titles=("H (frequency along x)", "V (frequency along y)"), shared_yaxes=True,
+                        horizontal_spacing=0.05)
+    paper_names = {"demosaic": "demosaiced", "traditional": "traditional", "neural": "neural"}
+    for col, axis in ((1, "h"), (2, "v")):
+        for pipeline, result in results.items():
+            colour = PIPELINE_COLOURS.get(pipeline)
+            mtf = result.mtf_h if axis == "h" else result.mtf_v
+            mtf50 = result.mtf50_h_cyc_per_mm if axis == "h" else result.mtf50_v_cyc_per_mm
+            label = PIPELINE_LABELS.get(pipeline, pipeline)
+            fig.add_scatter(x=result.freq_cyc_per_mm, y=mtf, mode="lines+markers", name=label, legendgroup=pipeline,
+                            showlegend=col == 1, line={"color": colour}, marker={"size": 5}, row=1, col=col)
+            if np.isfinite(mtf50):
+                fig.add_scatter(x=[mtf50, mtf50], y=[0, 0.5], mode="lines+markers", legendgroup=pipeline,
+                                name=f"{label} MTF50", showlegend=False, line={"color": colour, "dash": "dot"},
+                                marker={"symbol": ["line-ew", "diamond"], "size": 10},
+                                hovertemplate=f"{label} MTF50 {axis.upper()}: %{{x:.1f}} cycles/mm<extra></extra>",
+                                row=1, col=col)
+            paper = (paper_row or {}).get(f"{axis}_{paper_names[pipeline]}")
+            if paper:
+                fig.add_scatter(x=[paper], y=[0.5], mode="markers", legendgroup=pipeline, showlegend=False,
+                                name=f"paper {label}", marker={"symbol": "x", "size": 11, "color": colour},
+                                hovertemplate=f"paper Table 2 {label} MTF50 {axis.upper()}: %{{x}} cycles/mm<extra></extra>",
+                                row=1, col=col)
+        fig.add_vline(x=nyquist, line_dash="dash", line_color="black", row=1, col=col,
+                      annotation_text="Nyquist", annotation_position="top left")
+        fig.add_hline(y=0.5, line_dash="dot", line_color="grey", row=1, col=col)
+        fig.update_xaxes(title_text="spatial frequency (cycles/mm on the sensor)", row=1, col=col)
+    fig.update_yaxes(title_text="system MTF (grating contrast out / in)", row=1, col=1)
+    note = "; x: paper Table 2 MTF50" if paper_row else ""
+    return _layout(fig, f"MTF through each pipeline at {design.pitch_um:g} um, F/{design.f_number:g} "
+                        f"(diamonds: MTF50{note})", 440)
+
+
+def mtf_rows(results: dict) -> list[dict]:
+    """CSV rows of pipeline MTF curves: one per (pipeline, frequency)."""
+    rows = []
+    for pipeline, result in results.items():
+        for f, h, v in zip(result.freq_cyc_per_mm, result.mtf_h, result.mtf_v):
+            rows.append({"pipeline": pipeline, "freq_cyc_per_mm": round(float(f), 3),
+                         "mtf_h": round(float(h), 5), "mtf_v": round(float(v), 5)})
+    return rows
+
+
+# --- sweep --------------------------------------------------------------------------------------
+
+
+def sweep_figure(rows: list[dict], pipelines: tuple[str, ...], current: dict | None, devices) -> go.Figure:
+    """MTF50 vs pitch: ours per pipeline (H solid, V dotted), the paper's Table 2 (x / +), the
+    current design (star), and the Table 6 phones' pitches as ticks along the bottom."""
+    fig = go.Figure()
+    pitch = [r["pitch_um"] for r in rows]
+    top = 0.0
+    for pipeline in pipelines:
+        colour = PIPELINE_COLOURS.get(pipeline)
+        label = PIPELINE_LABELS.get(pipeline, pipeline)
+        for axis, dash, symbol in (("h", "solid", "x"), ("v", "dot", "cross")):
+            ours = [r.get(f"{axis}_{pipeline}") for r in rows]
+            top = max([top] + [v for v in ours if v is not None])
+            fig.add_scatter(x=pitch, y=ours, mode="lines+markers", name=f"ours {label} {axis.upper()}",
+                            line={"color": colour, "dash": dash})
+            paper = [r.get(f"{axis}_{pipeline}_paper") for r in rows]
+            if any(v is not None for v in paper):
+                top = max([top] + [v for v in paper if v is not None])
+                fig.add_scatter(x=pitch, y=paper, mode="markers", name=f"paper {label} {axis.upper()}",
+                                marker={"color": colour, "symbol": symbol, "size": 9})
+    if current:
+        for pipeline in pipelines:
+            for axis in ("h", "v"):
+                value = current.get(f"{axis}_{pipeline}")
+                if value is not None:
+                    fig.add_scatter(x=[current["pitch_um"]], y=[value], mode="markers", showlegend=False,
+                                    marker={"symbol": "star", "size": 15, "color": PIPELINE_COLOURS.get(pipeline),
+                                            "line": {"color": "black", "width": 1}},
+                                    hovertemplate=f"current design {pipeline} {axis.upper()}: %{{y:.1f}} cycles/mm"
+                                                  f" at %{{x}} um, F/{current['f_number']:g}<extra></extra>")
+        fig.add_vline(x=current["pitch_um"], line={"color": "gold", "width": 2},
+                      annotation_text="current design", annotation_position="top")
+    if devices:
+        fig.add_scatter(x=[d.pitch_um for d in devices], y=[0.02 * top] * len(devices), mode="markers",
+                        name="Table 6 phones' pitch", marker={"symbol": "line-ns-open", "size": 18, "color": "#555"},
+                        hovertext=[d.hover() for d in devices], hoverinfo="text")
+    fig.update_xaxes(title_text="pixel pitch (um)", autorange="reversed")
+    fig.update_yaxes(title_text="MTF50 (cycles/mm on the sensor)", rangemode="tozero")
+    return _layout(fig, "MTF50 vs pixel pitch, F# scaled with pitch (Table 1); ours vs the paper's Table 2", 500)
+
+
+# --- devices ------------------------------------------------------------------------------------
+
+
+def _labels(xs, ys, names) -> list[str]:
+    """Text labels where coincident points share one label ("A / B") and the others stay empty."""
+    seen: dict = {}
+    for i, key in enumerate(zip(xs, ys)):
+        seen.setdefault(key, []).append(i)
+    labels = [""] * len(names)
+    for indices in seen.values():
+        labels[indices[0]] = " / ".join(names[i] for i in indices)
+    return labels
+
+
+def devices_timeline_figure(devices) -> go.Figure:
+    """Figure 1 data: telephoto pixel pitch and F# against release year, hover with the specs."""
+    fig = make_subplots(1, 2, subplot_titles=("Pixel pitch", "F-number"), horizontal_spacing=0.1)
+    years = [d.release_year for d in devices]
+    hover = [d.hover() for d in devices]
+    for col, values, unit in ((1, [d.pitch_um for d in devices], "pixel pitch (um)"),
+                              (2, [d.f_number for d in devices], "F-number")):
+        fig.add_scatter(x=years, y=values, mode="markers+text", text=_labels(years, values, [d.device for d in devices]),
+                        textposition="top center", textfont={"size": 9}, hovertext=hover, hoverinfo="text",
+                        marker={"size": 10, "color": years, "colorscale": "Viridis"}, showlegend=False, row=1, col=col)
+        fig.update_xaxes(title_text="release year", dtick=1, row=1, col=col)
+        fig.update_yaxes(title_text=unit, row=1, col=col)
+    return _layout(fig, "Smartphone telephotos (paper Table 6): pixels shrink, apertures open", 460)
+
+
+def design_plane_figure(devices, presets: dict, current: DesignPoint | None, f_number_ref: float) -> go.Figure:
+    """F# vs pitch: the phones, the five Table 1 designs, the constant-light-per-pixel line
+    F# = (3.55 / 0.75 um) * pitch, the region the lens cannot reach (F# < f_number_ref) and the
+    current design."""
+    fig = go.Figure()
+    pitches = np.linspace(0.25, 1.3, 50)
+    fig.add_scatter(x=pitches, y=3.55 / 0.75 * pitches, mode="lines", name="constant light per pixel (F# ~ pitch)",
+                    line={"color": "#888", "dash": "dash"},
+                    hovertemplate="F/%{y:.2f} at %{x:.2f} um: same light per pixel as 0.75 um F/3.55<extra></extra>")
+    fig.add_shape(type="rect", x0=0.25, x1=1.3, y0=0.8, y1=f_number_ref, fillcolor="rgba(214,39,40,0.08)",
+                  line={"width": 0}, layer="below")
+    fig.add_annotation(x=1.25, y=(0.8 + f_number_ref) / 2, text=f"faster than the lens's F/{f_number_ref:g}",
+                       showarrow=False, font={"size": 10, "color": "#d62728"}, xanchor="right")
+    xs, ys = [d.pitch_um for d in devices], [d.f_number for d in devices]
+    fig.add_scatter(x=xs, y=ys, mode="markers+text",
+                    name="phones (Table 6)", text=_labels(xs, ys, [d.device for d in devices]), textposition="middle right",
+                    textfont={"size": 9}, hovertext=[d.hover() for d in devices], hoverinfo="text",
+                    marker={"size": 10, "color": [d.release_year for d in devices], "colorscale": "Viridis",
+                            "showscale": True, "colorbar": {"title": {"text": "year"}, "x": 1.02}})
+    fig.add_scatter(x=[p.pitch_um for p in presets.values()], y=[p.f_number for p in presets.values()],
+                    mode="markers+lines", name="our five designs (Table 1)",
+                    marker={"symbol": "diamond", "size": 12, "color": "#d62728"}, line={"color": "#d62728", "width": 1},
+                    hovertemplate="Table 1: %{x} um, F/%{y}<extra></extra>")
+    if current is not None:
+        fig.add_scatter(x=[current.pitch_um], y=[current.f_number], mode="markers", name="current design",
+                        marker={"symbol": "star", "size": 18, "color": "gold", "line": {"color": "black", "width": 1}},
+                        hovertemplate="current: %{x} um, F/%{y}<extra></extra>")
+    fig.update_xaxes(title_text="pixel pitch (um)", range=[0.25, 1.3])
+    fig.update_yaxes(title_text="F-number", range=[0.8, 4.2])
+    fig.update_layout(legend={"orientation": "h", "y": -0.2})
+    return _layout(fig, "Design plane: F-number vs pixel pitch", 520)

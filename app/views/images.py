@@ -1,0 +1,70 @@
+"""Images view: ground truth and the three pipelines side by side, linked zoom, metrics under each."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import plots
+from app.compute import FAILED, Run
+from app.state import ZOOMS
+from engine.isp import PIPELINES
+
+PANELS = ("ground_truth",) + PIPELINES
+
+
+def panel_messages(outputs: dict) -> dict[str, str]:
+    """Short text for the panel of a pipeline that produced no image."""
+    return {p: ("Neural ISP failed" if s.token == FAILED else "Not trained for this design") if s.value is None
+            else "" for p, s in outputs.items()}
+
+
+def render(run: Run) -> None:
+    reference = run.reference_image()
+    outputs = {p: run.output(p) for p in PIPELINES}
+    images = {"ground_truth": reference, **{p: s.value for p, s in outputs.items()}}
+    messages = panel_messages(outputs)
+    zoom_col, x_col, y_col, layout_col, note_col = st.columns([1.1, 1, 1, 0.9, 1.8])
+    zoom_col.select_slider("Magnifier", options=list(ZOOMS), key="zoom", format_func=lambda z: f"{z}x",
+                           persist_state="page")
+    x_col.slider("centre x", 0.0, 1.0, step=0.01, key="zx", persist_state="page")
+    y_col.slider("centre y", 0.0, 1.0, step=0.01, key="zy", persist_state="page")
+    layout_col.radio("Layout", ["1 x 4", "2 x 2"], key="layout", persist_state="page")
+    note_col.caption("All panels share one view: drag to pan, scroll to zoom, double-click to reset; "
+                     "the magnifier sets that shared view.")
+    view = run.view
+    fig = plots.images_figure(images, messages, view.zoom, view.zoom_x, view.zoom_y, run.design.pitch_um,
+                              grid=st.session_state.layout == "2 x 2")
+    st.plotly_chart(fig, key="fig_images", config={"scrollZoom": True, "displaylogo": False})
+    cols = st.columns(len(PANELS))
+    with cols[0]:
+        st.markdown("**Ground truth**")
+        st.caption("Aberration-free, noise-free: the scene box-filtered by each pixel, through the same "
+                   "colour chain.")
+    baseline = None
+    for col, pipeline in zip(cols[1:], PIPELINES):
+        with col:
+            st.markdown(f"**{plots.PIPELINE_LABELS[pipeline]}**")
+            stage = outputs[pipeline]
+            if stage.value is None:
+                if stage.token == FAILED:
+                    st.warning(stage.message)
+                else:
+                    st.info(f"**Not trained for this design.** {stage.message}")
+                continue
+            metrics = run.metrics(pipeline)
+            delta = None if baseline is None else f"{metrics['psnr_db'] - baseline:+.2f} dB vs demosaic"
+            st.metric("PSNR", f"{metrics['psnr_db']:.2f} dB", delta=delta)
+            baseline = metrics["psnr_db"] if baseline is None else baseline
+            a, b = st.columns(2)
+            a.metric("MS-SSIM", "n/a" if metrics["msssim"] is None else f"{metrics['msssim']:.3f}",
+                     help="Needs at least 161 px per side." if metrics["msssim"] is None else "Higher is closer.")
+            b.metric("LPIPS", f"{metrics['lpips']:.3f}", help="AlexNet LPIPS v0.1; lower is closer.")
+    placement = run.placement()
+    size = run.view.size_px
+    extent = size * run.design.pitch_um
+    text = f"{size} x {size} px crop = {extent:.0f} x {extent:.0f} um on the sensor."
+    if placement is not None:
+        text += (f" Photo at {placement.source_pixel_um:.3f} um per source pixel "
+                 f"({placement.photo_um[0]:.0f} x {placement.photo_um[1]:.0f} um)")
+        text += ", enlarged to cover the view." if placement.enlarged else "."
+    st.caption(text + " Metrics compare display sRGB against the ground truth.")

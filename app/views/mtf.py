@@ -1,0 +1,101 @@
+"""MTF view: system MTF through each pipeline, measured on demand with a progress bar.
+
+Results are kept in this browser session only (``st.session_state``), keyed by the design, the
+pipelines and the instrument settings, so returning to a design shows its curves again.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from app import cache, plots
+from app.compute import Run
+from engine import study
+from engine.design import DesignPoint
+
+SETTINGS = {
+    "table2": {"label": "Table 2 settings (128 px window, 24 frequencies)", "size_px": 128, "count": 24},
+    "quick": {"label": "quick (64 px window, 12 frequencies)", "size_px": 64, "count": 12},
+}
+MAX_STORED = 12
+
+
+def _store(name: str) -> dict:
+    if name not in st.session_state:
+        st.session_state[name] = {}
+    return st.session_state[name]
+
+
+def _remember(name: str, key, value) -> None:
+    store = _store(name)
+    store[key] = value
+    while len(store) > MAX_STORED:
+        store.pop(next(iter(store)))
+
+
+def result_key(design: DesignPoint, pipelines: tuple[str, ...], setting: str) -> tuple:
+    return (cache.design_key(design), pipelines, setting)
+
+
+def stored_results(run: Run) -> dict | None:
+    """This session's MTF results for the current design (any setting, Table 2 preferred)."""
+    pipelines = run.measurable_pipelines()
+    store = _store("mtf_results")
+    for setting in ("table2", "quick"):
+        found = store.get(result_key(run.design, pipelines, setting))
+        if found:
+            return found
+    return None
+
+
+def paper_row(design: DesignPoint) -> dict | None:
+    """The paper's Table 2 row (MTF50 per pipeline) when the design has a Table 1 pitch and F#."""
+    table = study.paper_tables()["table2_mtf50"]
+    for row in table["rows"]:
+        values = dict(zip(table["columns"], row))
+        if abs(values["pitch_um"] - design.pitch_um) < 1e-9 and abs(values["f_number"] - design.f_number) < 1e-9:
+            return values
+    return None
+
+
+def render(run: Run) -> None:
+    design = run.design
+    pipelines = run.measurable_pipelines()
+    setting = st.radio("Instrument", list(SETTINGS), format_func=lambda s: SETTINGS[s]["label"], key="mtf_setting",
+                       horizontal=True, persist_state="page")
+    size_px, count = SETTINGS[setting]["size_px"], SETTINGS[setting]["count"]
+    st.caption(f"Neutral sinusoid gratings (mean 0.4, contrast 0.5) at {count} frequencies up to the pixel "
+               f"Nyquist, H and V, through optics + sensor + noise + each pipeline; contrast by lock-in on "
+               f"linearised luminance. {2 * count} captures: several seconds.")
+    message = run.neural_message()
+    if message:
+        st.info(f"Neural ISP not trained for this design, so it is not measured. {message}")
+    key = result_key(design, pipelines, setting)
+    if st.button("Measure MTF", key="measure_mtf", type="primary"):
+        bar = st.progress(0.0, text="measuring ...")
+        start = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"grating {done} of {total} ({time.perf_counter() - start:.1f} s)")
+
+        results = study.measure_mtf(design, pipelines, size_px=size_px, count=count, progress=progress)
+        bar.progress(1.0, text=f"done in {time.perf_counter() - start:.1f} s")
+        _remember("mtf_results", key, results)
+    results = _store("mtf_results").get(key)
+    if not results:
+        st.info("Press **Measure MTF** to measure this design (results stay for this session).")
+        return
+    paper = paper_row(design)
+    st.plotly_chart(plots.pipeline_mtf_figure(results, design, paper), key="fig_pipeline_mtf")
+    rows = []
+    for pipeline, result in results.items():
+        row = {"pipeline": plots.PIPELINE_LABELS[pipeline], "MTF50 H (cyc/mm)": round(result.mtf50_h_cyc_per_mm, 1),
+               "MTF50 V (cyc/mm)": round(result.mtf50_v_cyc_per_mm, 1)}
+        if paper:
+            name = study.PAPER_PIPELINE_NAMES[pipeline]
+            row["paper H"] = paper.get(f"h_{name}")
+            row["paper V"] = paper.get(f"v_{name}")
+        rows.append(row)
+    st.dataframe(rows, hide_index=True)
