@@ -28,6 +28,9 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_psf.py
+	$(BIN)/python benchmarks/bench_raw.py
+	$(BIN)/python benchmarks/bench_neural.py
+	$(BIN)/python benchmarks/bench_app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -217,9 +217,50 @@ def _cmd_study(args: argparse.Namespace) -> None:
 
     if args.table not in (2, 3):
         raise UsageError(f"--table must be 2 or 3 (tables 4-6 are not implemented yet), got {args.table}")
-    report = study.run_study(args.table, quick=args.quick, images_dir=args.images, out_dir=args.out,
-                             progress_factory=_progress_bar)
+    try:
+        report = study.run_study(args.table, quick=args.quick, images_dir=args.images, out_dir=args.out,
+                                 progress_factory=_progress_bar)
+    except ValueError as err:
+        raise UsageError(f"study: {err}") from None
     print(json.dumps(report, indent=2) if args.json else study.format_report(report))
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from engine.isp.neural import train as neural_train
+
+    design = design_from_args(args)
+    for name, value, lo in (("--steps", args.steps, 1), ("--batch", args.batch, 1), ("--crop", args.crop, 16)):
+        if value < lo:
+            raise UsageError(f"{name} must be at least {lo}, got {value}")
+    if args.crop % 8:
+        raise UsageError(f"--crop must be a multiple of 8 pixels (the CFA period), got {args.crop}")
+    if not args.out.endswith(".pt"):
+        raise UsageError(f"--out must be a .pt weights path (e.g. pretrained/neural_<hash>.pt), got {args.out!r}")
+    if args.device not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"--device must be auto, cpu or cuda, got {args.device!r}")
+    if args.init and not Path(args.init).exists():
+        raise UsageError(f"--init: no checkpoint at {args.init!r}")
+    cfg = neural_train.TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
+    bar = tqdm(total=args.steps, desc=f"train {design.design_hash()}", unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(step: int, total: int, loss: float) -> None:
+        bar.update(step - bar.n)
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    try:
+        summary = neural_train.train([design], args.out, cfg, resume=args.resume, init=args.init,
+                                     progress=progress, device=args.device, log=bar.write)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        val = summary.get("validation", {})
+        print(f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['threads']} threads -> "
+              f"{args.out} (validation PSNR {val.get('psnr_linear_neural')} dB vs bilinear "
+              f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,6 +311,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write CSV and figures (PNG, SVG) here")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_cmd_study)
+
+    p = commands.add_parser("train", help="train the Neural ISP for a design (weights + manifest entry)")
+    _add_design_options(p)
+    p.add_argument("--steps", type=int, default=3000, help="Adam steps of this run (with --init: the fine-tune steps; default 3000)")
+    p.add_argument("--batch", type=int, default=6, help="crops per step (default 6)")
+    p.add_argument("--crop", type=int, default=112, help="crop size, pixels, a multiple of 8 (default 112)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine decay to 1e-4, default 1e-3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, crops and noise")
+    p.add_argument("--out", required=True, help="weights file, e.g. pretrained/neural_<hash>.pt (checkpoint: .ckpt beside it)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
+    p.add_argument("--init", help="start from this checkpoint (.ckpt), e.g. a shared base model")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(run=_cmd_train)
     return parser
 
 

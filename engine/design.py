@@ -143,9 +143,24 @@ class DesignPoint:
         return cls(**data)
 
     def design_hash(self) -> str:
-        """Short sha256 of the canonical JSON of this design (identifies trained weights)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        """Short sha256 of the canonical JSON of this design (every field)."""
+        return _short_hash(self.to_dict())
+
+    def imaging_hash(self) -> str:
+        """Short sha256 of what a Neural ISP is trained for: lens, OCL, CFA, pitch and sampling.
+
+        Noise level, flux mode and burst length are left out: noise reaches the network as the
+        per-pixel sigma map, so the same weights serve every SNR (within their training range).
+        """
+        return _short_hash({k: v for k, v in self.to_dict().items() if k not in NOISE_FIELDS})
+
+
+NOISE_FIELDS = ("snr_db", "flux", "burst")
+
+
+def _short_hash(data: dict) -> str:
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _canonical_zernike(terms) -> tuple[tuple[int, float], ...]:

@@ -243,9 +243,9 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
 
     settings = STUDY_SETTINGS["quick" if quick else "full"]
     designs = presets()
-    from engine.isp.neural.registry import available_hashes
+    from engine.isp.neural.registry import lookup
 
-    missing_neural = [n for n, d in designs.items() if d.design_hash() not in available_hashes()]
+    missing_neural = [n for n, d in designs.items() if lookup(d) is None]
     pipelines = ("demosaic", "traditional") + (() if missing_neural else ("neural",))
     update, bar = progress_factory(f"study table {table}") if progress_factory else (None, None)
     report: dict = {"table": table, "quick": quick, "pipelines": list(pipelines)}

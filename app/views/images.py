@@ -18,6 +18,14 @@ def panel_messages(outputs: dict) -> dict[str, str]:
             else "" for p, s in outputs.items()}
 
 
+def neural_training_note(design) -> str | None:
+    """Why the Neural ISP result may be off for this design (SNR outside its training range), else None."""
+    from engine.isp.neural import registry
+
+    entry = registry.lookup(design)
+    return None if entry is None else registry.training_note(design, entry)
+
+
 def render(run: Run) -> None:
     reference = run.reference_image()
     outputs = {p: run.output(p) for p in PIPELINES}
@@ -59,6 +67,10 @@ def render(run: Run) -> None:
             a.metric("MS-SSIM", "n/a" if metrics["msssim"] is None else f"{metrics['msssim']:.3f}",
                      help="Needs at least 161 px per side." if metrics["msssim"] is None else "Higher is closer.")
             b.metric("LPIPS", f"{metrics['lpips']:.3f}", help="AlexNet LPIPS v0.1; lower is closer.")
+            if pipeline == "neural":
+                note = neural_training_note(run.design)
+                if note:
+                    st.warning(note)
     placement = run.placement()
     size = run.view.size_px
     extent = size * run.design.pitch_um

@@ -26,8 +26,7 @@ def run_pipeline(name: str, capture, chain: color.ColorChain | None = None) -> n
     if name == "traditional":
         return traditional.traditional_pipeline(capture.raw, capture.cfa, layout, capture.noise_sigma, chain)
     if name == "neural":
-        raise PipelineUnavailable(
-            f"Neural ISP: no trained weights for design {capture.design.design_hash()} "
-            f"(pitch {capture.design.pitch_um} um, F/{capture.design.f_number}); none are shipped yet"
-        )
+        from engine.isp.neural import infer  # raises PipelineUnavailable (design, nearest preset) without weights
+
+        return color.camera_to_display(infer.process_capture(capture), chain)
     raise ValueError(f"pipeline must be one of {', '.join(PIPELINES)}, got {name!r}")

@@ -1,0 +1,63 @@
+"""Time the Neural ISP on a 512 x 512 RAW (fp32, CPU, folded network), beside the traditional ISP on
+the same capture in the same process, and print the network's GMAC per megapixel.
+
+Workload: preset 0.35 (hex CFA), a 512 x 512 dead-leaves capture at 35 dB. Timed: the network
+alone (``infer.run_model``: bilinear front-end + folded convs, whole image in one tile), the full
+neural pipeline (``run_pipeline('neural')``: network + colour chain) and the traditional ISP
+(``run_pipeline('traditional')``). Shipped weights are used when present, else a random init of
+the same architecture (the time does not depend on the weights). Target: <= 0.3 s on 2 cores.
+
+Run: ``.venv/bin/python benchmarks/bench_neural.py [--pixels 512] [--repeats 5] [--threads N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+
+import torch
+from timing import best_time
+
+from engine.design import preset
+from engine.isp import color, run_pipeline
+from engine.isp.neural import infer, registry
+from engine.isp.neural import model as M
+from engine.simulate import capture_scene
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pixels", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    design = preset("0.35")
+    capture = capture_scene(design, "dead_leaves", args.pixels, seed=0, colour=True)
+    try:
+        net, source = registry.load_model(design), "shipped weights"
+    except Exception as err:  # noqa: BLE001 - the benchmark runs without weights too
+        net, source = M.build_model(M.ModelConfig(), folded=True).to(memory_format=torch.channels_last).eval(), \
+            f"random init ({type(err).__name__})"
+    cfg = net.config
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
+    print(f"network: {M.param_count(net):,} params (folded), {M.macs_per_megapixel(cfg) / 1e9:.1f} GMAC/MP "
+          f"({M.macs_per_megapixel(cfg) / 1e12:.3f} TMAC/MP), receptive field {M.receptive_field_px(cfg)} px; {source}")
+    chain = color.color_chain()
+    best_time(lambda: infer.run_model(net, capture.raw, capture.noise_sigma), 2)  # warm-up (oneDNN primitives)
+    net_s, _ = best_time(lambda: infer.run_model(net, capture.raw, capture.noise_sigma), args.repeats)
+    pipe_s = trad_s = float("nan")
+    if source == "shipped weights":
+        pipe_s, _ = best_time(lambda: run_pipeline("neural", capture, chain), args.repeats)
+    run_pipeline("traditional", capture, chain)
+    trad_s, _ = best_time(lambda: run_pipeline("traditional", capture, chain), args.repeats)
+    gmac = M.macs_per_megapixel(cfg) * args.pixels**2 / 1e15
+    print(f"{'pixels':>7} {'network s':>10} {'neural ISP s':>13} {'traditional s':>14} {'GMAC':>6} {'GMAC/s':>7} {'target':>7}")
+    print(f"{args.pixels:>7d} {net_s:>10.3f} {pipe_s:>13.3f} {trad_s:>14.3f} {gmac:>6.1f} "
+          f"{gmac / net_s:>7.1f} {'<= 0.3':>7}")
+
+
+if __name__ == "__main__":
+    main()

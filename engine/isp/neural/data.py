@@ -1,0 +1,264 @@
+"""Training-pair synthesis for the Neural ISP: a per-design cache of clean RAW / ground-truth captures.
+
+Every pair comes from the forward model of the target design (engine.sensor: its PSFs with the four
+OCL phases, its CFA, the pixel aperture) on scenes rendered with a margin that is cropped away
+(whole CFA periods, so CFA and OCL phases stay aligned with the crop origin). The cache keeps the
+*clean* mosaic (no noise); noise is drawn fresh at every training step (:func:`add_noise_torch`)
+at an SNR drawn around the design's, with the exact sigma map of engine.sensor's Gaussian model, so
+the network never sees the same noise twice.
+
+Sources (disjoint from the test split by construction of assets/photo_sets.json):
+
+* ``train`` photo split (28 photos), several random views each, source pixel 0.3-0.6 um;
+* colour dead leaves (fresh seeds), the Latin + CJK text chart at random sizes and offsets, neutral
+  sinusoidal gratings (H and V, random frequency / mean / contrast), slanted edges, Siemens stars.
+
+Validation uses the ``validation`` split (7 photos) with fixed seeds and noise at the design's SNR.
+Crops handed to the network start at multiples of ``CFA_PERIOD_PX`` = 8 pixels and are never flipped
+or rotated (that would break the hex CFA and OCL geometry).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine import scenes, sensor
+from engine.design import DesignPoint
+from engine.simulate import CFA_PERIOD_PX, margin_px
+
+CACHE_VERSION = 1
+DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[3] / "out" / "neural_cache"
+"""Where ``python -m engine train`` keeps per-design caches (out/ is git-ignored)."""
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """How many captures of each kind a design's training cache holds (size_px square each)."""
+
+    size_px: int = 256
+    photo_views: int = 4  # per train photo
+    dead_leaves: int = 28
+    text: int = 10
+    gratings: int = 16
+    edges: int = 4
+    stars: int = 4
+    val_views: int = 2  # per validation photo
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path]) -> list[tuple[str, dict]]:
+    """(scene name or path, scene params) for every training capture."""
+    items: list[tuple[str, dict]] = []
+    for path in photos:
+        for _ in range(spec.photo_views):
+            items.append((str(path), {"source_pixel_um": float(np.exp(rng.uniform(np.log(0.3), np.log(0.6))))}))
+    for _ in range(spec.dead_leaves):
+        items.append(("dead_leaves", {"colour": True, "rmin_um": float(rng.uniform(0.2, 0.6)),
+                                      "rmax_um": float(rng.uniform(20, 60))}))
+    for _ in range(spec.text):
+        items.append(("text", {"text_height_um": float(rng.uniform(2.0, 9.0)),
+                               "ink": float(rng.uniform(0.02, 0.2)), "paper": float(rng.uniform(0.5, 0.9))}))
+    for k in range(spec.gratings):
+        items.append(("grating_h" if k % 2 == 0 else "grating_v", {"_grating": True}))
+    for _ in range(spec.edges):
+        items.append(("slanted_edge", {"angle_deg": float(rng.uniform(-180, 180)),
+                                       "contrast_ratio": float(rng.uniform(2, 10))}))
+    for _ in range(spec.stars):
+        items.append(("siemens_star", {"n_cycles": int(rng.integers(24, 160)), "radius_um": 1e4}))
+    return items
+
+
+class _Capturer:
+    """Renders scenes with a margin through one design's sensor (OTF cached) and crops the margin."""
+
+    def __init__(self, design: DesignPoint, size_px: int, psf_pixel: np.ndarray):
+        self.design = design
+        self.size = size_px
+        self.margin = margin_px(design, psf_pixel.shape[-1])
+        self.shape = ((size_px + 2 * self.margin) * design.oversample,) * 2
+        self.otf = sensor.make_sensor_otf(psf_pixel, design, self.shape)
+
+    def __call__(self, name: str, params: dict, rng: np.random.Generator, *, noise: str = "none"):
+        d, params = self.design, dict(params)
+        view_um = self.shape[0] * d.dx_um
+        if params.pop("_grating", False):
+            nyq = 1000.0 / (2 * d.pitch_um)
+            params.update(freq_cyc_per_mm=float(rng.uniform(0.05, 1.0) * nyq), mean=float(rng.uniform(0.15, 0.6)),
+                          contrast=float(rng.uniform(0.2, 0.9)))
+        if "source_pixel_um" in params:  # a photo: random view inside it
+            h_um, w_um = scenes.photo_extent_um(name, 1.0)
+            sp = max(params["source_pixel_um"], 1.02 * view_um / min(h_um, w_um))
+            params["source_pixel_um"] = sp
+            free_x, free_y = max(w_um * sp - view_um, 0) / 2, max(h_um * sp - view_um, 0) / 2
+            params["offset_um"] = (float(rng.uniform(-free_x, free_x)), float(rng.uniform(-free_y, free_y)))
+        seed = int(rng.integers(2**31))
+        image = scenes.render_scene(name, d.dx_um, self.shape, rng=seed, **params)
+        cap = sensor.simulate_raw(image, self.otf, d, rng=np.random.default_rng(seed), frames=1, noise=noise)
+        m = self.margin
+        sl = slice(m, m + self.size)
+        return cap.raw[sl, sl], cap.noise_sigma[sl, sl], cap.ground_truth[sl, sl]
+
+
+def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSpec(), *, psf_pixel=None,
+                progress=None) -> Path:
+    """Synthesise ``design``'s training/validation cache and write it to ``path`` (.npz).
+
+    Arrays: ``raw`` (N, S, S) float16 clean mosaic, ``gt`` (N, S, S, 3) float16 linear camera RGB,
+    ``val_raw``/``val_sigma`` (M, S, S) float16 noisy mosaic at the design's SNR and its sigma,
+    ``val_gt`` (M, S, S, 3), ``cfa`` (S, S) uint8, plus ``meta_json`` (design hash, spec, sources).
+    progress: optional callable(done, total).
+    """
+    import json
+
+    from engine.study import psfs_for
+
+    if spec.size_px % CFA_PERIOD_PX:
+        raise ValueError(f"cache size_px must be a multiple of {CFA_PERIOD_PX}, got {spec.size_px}")
+    psf_pixel = psfs_for(design).psf_pixel if psf_pixel is None else psf_pixel
+    capture = _Capturer(design, spec.size_px, psf_pixel)
+    rng = np.random.default_rng(spec.seed)
+    train_items = _source_list(spec, rng, scenes.photo_set("train") if spec.photo_views else [])
+    val_items = [(str(p), {"source_pixel_um": 0.35}) for p in (scenes.photo_set("validation") if spec.val_views else [])
+                 for _ in range(spec.val_views)]
+    total, done = len(train_items) + len(val_items), 0
+    t0 = time.time()
+    raws, gts = [], []
+    for name, params in train_items:
+        raw, _, gt = capture(name, params, rng)
+        raws.append(raw.astype(np.float16))
+        gts.append(gt.astype(np.float16))
+        done += 1
+        if progress:
+            progress(done, total)
+    vrng = np.random.default_rng(10_000 + spec.seed)
+    vraw, vsig, vgt = [], [], []
+    for name, params in val_items:
+        raw, sigma, gt = capture(name, params, vrng, noise="gaussian")
+        vraw.append(raw.astype(np.float16))
+        vsig.append(sigma.astype(np.float16))
+        vgt.append(gt.astype(np.float16))
+        done += 1
+        if progress:
+            progress(done, total)
+    cfa = sensor.cfa_pattern(design.cfa, (spec.size_px, spec.size_px))
+    meta = {
+        "version": CACHE_VERSION, "design_hash": design.design_hash(), "design": design.to_dict(),
+        "spec": spec.to_dict(), "seconds": round(time.time() - t0, 1),
+        "sources": {"train_photos": len(scenes.photo_set("train")) if spec.photo_views else 0,
+                    "train_captures": len(train_items),
+                    "validation_captures": len(val_items)},
+        "kinds": sorted({n if "/" not in n else "photo" for n, _ in train_items}),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    s = spec.size_px
+
+    def stack(items, shape):
+        return np.stack(items) if items else np.zeros((0, *shape), np.float16)
+
+    np.savez(tmp, raw=stack(raws, (s, s)), gt=stack(gts, (s, s, 3)), val_raw=stack(vraw, (s, s)),
+             val_sigma=stack(vsig, (s, s)), val_gt=stack(vgt, (s, s, 3)), cfa=cfa, meta_json=np.array(json.dumps(meta)))
+    tmp.replace(path)
+    return path
+
+
+def cache_path(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Path:
+    """Cache file of ``design`` (keyed by its design hash and the cache version)."""
+    return Path(cache_dir) / f"cache_{design.design_hash()}_v{CACHE_VERSION}.npz"
+
+
+def load_cache(path: str | Path) -> dict:
+    """The cache as a dict of numpy arrays plus ``meta`` (dict)."""
+    import json
+
+    with np.load(path) as z:
+        data = {k: z[k] for k in z.files}
+    data["meta"] = json.loads(str(data.pop("meta_json")))
+    return data
+
+
+def ensure_cache(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR, spec: CacheSpec = CacheSpec(),
+                 progress=None) -> Path:
+    """Path of ``design``'s cache, building it first if absent."""
+    path = cache_path(design, cache_dir)
+    if not path.exists():
+        build_cache(design, path, spec, progress=progress)
+    return path
+
+
+# --- on-the-fly noise and crops (torch) -----------------------------------------------------------
+
+
+def noise_sigma_torch(clean, snr_db):
+    """engine.sensor.noise_sigma_map (no read noise) in torch: sqrt(max(s, 0) / g), g = 10^(snr/10).
+    snr_db: float or a tensor broadcastable to ``clean``."""
+    import torch
+
+    gain = torch.as_tensor(10.0, dtype=clean.dtype) ** (torch.as_tensor(snr_db, dtype=clean.dtype) / 10.0)
+    return torch.sqrt(torch.clamp(clean, min=0.0) / gain)
+
+
+def add_noise_torch(clean, snr_db, generator=None):
+    """(noisy, sigma): Gaussian shot noise of engine.sensor's model at ``snr_db``."""
+    import torch
+
+    sigma = noise_sigma_torch(clean, snr_db)
+    return clean + sigma * torch.randn(clean.shape, generator=generator, dtype=clean.dtype), sigma
+
+
+class CropSampler:
+    """Random training batches from one or more caches: crops at multiples of 8 px, random exposure
+    gain, fresh noise at an SNR uniform in ``snr_range_db``.
+
+    Returns (raw (B, 1, c, c), sigma (B, 1, c, c), gt (B, 3, c, c)) float32 tensors; all caches must
+    share the CFA layout and size.
+    """
+
+    def __init__(self, caches: list[dict], crop: int, batch: int, *, snr_range_db=(30.0, 40.0),
+                 gain_range=(0.6, 1.25), seed: int = 0):
+        import torch
+
+        if crop % CFA_PERIOD_PX:
+            raise ValueError(f"crop must be a multiple of {CFA_PERIOD_PX}, got {crop}")
+        self.raw = torch.from_numpy(np.concatenate([c["raw"] for c in caches]))
+        self.gt = torch.from_numpy(np.concatenate([c["gt"] for c in caches]))
+        self.size = self.raw.shape[-1]
+        if crop > self.size:
+            raise ValueError(f"crop {crop} exceeds the cached captures ({self.size} px)")
+        self.crop, self.batch = crop, batch
+        self.snr_range, self.gain_range = snr_range_db, gain_range
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def state(self) -> dict:
+        return {"rng": self.gen.get_state()}
+
+    def load_state(self, state: dict) -> None:
+        self.gen.set_state(state["rng"])
+
+    def sample(self):
+        import torch
+
+        g, c = self.gen, self.crop
+        n = self.raw.shape[0]
+        idx = torch.randint(n, (self.batch,), generator=g)
+        slots = (self.size - c) // CFA_PERIOD_PX + 1
+        oy = torch.randint(slots, (self.batch,), generator=g) * CFA_PERIOD_PX
+        ox = torch.randint(slots, (self.batch,), generator=g) * CFA_PERIOD_PX
+        raw = torch.stack([self.raw[i, y:y + c, x:x + c] for i, y, x in zip(idx.tolist(), oy.tolist(), ox.tolist())])
+        gt = torch.stack([self.gt[i, y:y + c, x:x + c] for i, y, x in zip(idx.tolist(), oy.tolist(), ox.tolist())])
+        raw = raw.float()[:, None]
+        gt = gt.float().permute(0, 3, 1, 2).contiguous()
+        lo, hi = self.gain_range
+        gain = torch.exp(torch.empty(self.batch, 1, 1, 1).uniform_(math.log(lo), math.log(hi), generator=g))
+        snr = torch.empty(self.batch, 1, 1, 1).uniform_(*self.snr_range, generator=g)
+        noisy, sigma = add_noise_torch(raw * gain, snr, generator=g)
+        return noisy, sigma, gt * gain

@@ -1,0 +1,100 @@
+"""Tiled Neural ISP inference for any image size, fp32 on CPU.
+
+Images up to ``MAX_WHOLE_PX`` per side run in one piece. Larger ones are split into tiles whose
+cores are ``tile`` pixels and which overlap by ``overlap`` pixels on each side (both multiples of the
+CFA period 8, so every tile starts on the CFA and OCL pattern of the whole image); each output pixel
+comes from the core of exactly one tile. With ``overlap`` >= half the receptive field
+(:func:`engine.isp.neural.model.receptive_field_px`, 89 px -> the default 96) the tiled result equals
+the whole-image result except within ``overlap`` of the image border (where a tile's padding and the
+image's padding coincide anyway). Sizes that are not multiples of 8 are padded by reflection to the
+next multiple of 8 (keeping the mosaic pattern, since the reflection is done per whole CFA period)
+and cropped back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine.isp.neural.model import CFA_PERIOD, NeuralISP
+
+MAX_WHOLE_PX = 768
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 96
+
+
+def _pad_to_period(a: np.ndarray) -> np.ndarray:
+    """Pad (H, W) at the bottom/right to multiples of 8 by repeating whole CFA periods mirrored in
+    period steps (period-aligned: the copied pixels keep their CFA colour)."""
+    h, w = a.shape
+    ph, pw = (-h) % CFA_PERIOD, (-w) % CFA_PERIOD
+    if not ph and not pw:
+        return a
+    out = np.empty((h + ph, w + pw), dtype=a.dtype)
+    out[:h, :w] = a
+    if ph:  # rows h..h+ph copy rows h-8.. (same CFA row phase)
+        out[h:, :w] = a[h - CFA_PERIOD:h - CFA_PERIOD + ph] if h >= CFA_PERIOD else a[:ph]
+    if pw:
+        out[:, w:] = out[:, w - CFA_PERIOD:w - CFA_PERIOD + pw] if w >= CFA_PERIOD else out[:, :pw]
+    return out
+
+
+@torch.inference_mode()
+def _forward(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    r = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))[None, None]
+    s = torch.from_numpy(np.ascontiguousarray(sigma, dtype=np.float32))[None, None]
+    out = net(r, s)
+    return out[0].permute(1, 2, 0).numpy()
+
+
+def _starts(n: int, tile: int) -> list[int]:
+    return list(range(0, n, tile))
+
+
+@torch.inference_mode()
+def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, tile: int | None = None,
+              overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+    """(H, W) raw mosaic + (H, W) noise sigma -> (H, W, 3) float32 linear camera RGB.
+
+    The mosaic must start on the CFA period (as every capture does). tile: core size of the tiles
+    (multiple of 8); default: whole image up to MAX_WHOLE_PX per side, else DEFAULT_TILE.
+    overlap: context on each side of a tile (multiple of 8).
+    """
+    raw = np.asarray(raw, dtype=np.float32)
+    sigma = np.asarray(sigma, dtype=np.float32)
+    if raw.ndim != 2 or raw.shape != sigma.shape:
+        raise ValueError(f"raw and sigma must be (H, W) of one shape, got {raw.shape} and {sigma.shape}")
+    if tile is not None and (tile % CFA_PERIOD or tile <= 0):
+        raise ValueError(f"tile must be a positive multiple of {CFA_PERIOD}, got {tile}")
+    if overlap % CFA_PERIOD or overlap < 0:
+        raise ValueError(f"overlap must be a non-negative multiple of {CFA_PERIOD}, got {overlap}")
+    h, w = raw.shape
+    net.eval()
+    rawp, sigp = _pad_to_period(raw), _pad_to_period(sigma)
+    hp, wp = rawp.shape
+    if tile is None:
+        tile = hp if max(hp, wp) <= MAX_WHOLE_PX else DEFAULT_TILE
+    if hp <= tile and wp <= tile:
+        return _forward(net, rawp, sigp)[:h, :w]
+    out = np.empty((hp, wp, 3), dtype=np.float32)
+    for y0 in _starts(hp, tile):
+        for x0 in _starts(wp, tile):
+            y1, x1 = min(y0 + tile, hp), min(x0 + tile, wp)
+            ya, xa = max(y0 - overlap, 0), max(x0 - overlap, 0)
+            yb, xb = min(y1 + overlap, hp), min(x1 + overlap, wp)
+            res = _forward(net, rawp[ya:yb, xa:xb], sigp[ya:yb, xa:xb])
+            out[y0:y1, x0:x1] = res[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+    return out[:h, :w]
+
+
+def process_capture(capture, net: NeuralISP | None = None) -> np.ndarray:
+    """A RawCapture -> (H, W, 3) linear camera RGB through the design's Neural ISP (weights from
+    the registry unless ``net`` is given). A burst uses its reference frame 0 (the network is
+    single-frame). Raises engine.isp.PipelineUnavailable when no weights match the design."""
+    if net is None:
+        from engine.isp.neural import registry
+
+        net = registry.load_model(capture.design)
+    raw = capture.raw if capture.raw.ndim == 2 else capture.raw[0]
+    sigma = capture.noise_sigma if capture.noise_sigma.ndim == 2 else capture.noise_sigma[0]
+    return run_model(net, raw, sigma)

@@ -1,0 +1,167 @@
+"""Weights registry: pretrained/manifest.json lists one folded fp16 weight file per design.
+
+Each manifest entry: ``file`` (relative to the manifest), ``design_hash`` (DesignPoint.design_hash of
+the design it was trained for), ``design`` (to_dict), ``name``
+(preset name where it is one), ``steps``, ``training`` (data, recipe, wall time), ``validation``
+(metrics on the validation photo split), ``sha256`` of the file, ``architecture`` (ModelConfig),
+``params``, ``gmac_per_mp``, ``receptive_field_px``. Loading checks the design hash and the sha256
+and reads the file with ``torch.load(weights_only=True)``.
+
+Weights serve every design with the same ``DesignPoint.imaging_hash`` (lens, OCL, CFA, pitch,
+sampling): the SNR, flux mode and burst length may differ, since noise reaches the network as the
+sigma map. :func:`training_note` says when the SNR is outside the range the weights were trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import torch
+
+from engine.design import DesignPoint
+from engine.isp.neural import model as M
+
+PRETRAINED_DIR = Path(__file__).resolve().parents[3] / "pretrained"
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+_LOCK = threading.Lock()
+_MODELS: dict = {}
+
+
+class WeightsError(RuntimeError):
+    """A weight file that fails verification (sha256 or design hash mismatch, unreadable)."""
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_manifest(directory: str | Path = PRETRAINED_DIR) -> dict:
+    path = Path(directory) / MANIFEST_NAME
+    if not path.exists():
+        return {"version": MANIFEST_VERSION, "weights": []}
+    return json.loads(path.read_text())
+
+
+def write_manifest(manifest: dict, directory: str | Path = PRETRAINED_DIR) -> Path:
+    path = Path(directory) / MANIFEST_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    manifest["weights"] = sorted(manifest["weights"], key=lambda e: -e["design"]["pitch_um"])
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def lookup(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> dict | None:
+    """The manifest entry trained for ``design``'s imaging (same ``imaging_hash``), or None."""
+    key = design.imaging_hash()
+    for entry in read_manifest(directory)["weights"]:
+        if DesignPoint.from_dict(entry["design"]).imaging_hash() == key:
+            return entry
+    return None
+
+
+def training_note(design: DesignPoint, entry: dict) -> str | None:
+    """A caveat when ``design`` is noisier or cleaner than the weights were trained for, else None."""
+    low, high = entry.get("training", {}).get("config", {}).get("snr_range_db", (None, None))
+    if low is None or low <= design.snr_db <= high:
+        return None
+    return (f"Neural ISP weights were trained at {low:g}-{high:g} dB; this design is at {design.snr_db:g} dB, "
+            "outside that range, so expect degraded results")
+
+
+def nearest_with_weights(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> dict | None:
+    """The manifest entry nearest to ``design`` (pitch, then F#), for an 'offer the nearest' message."""
+    entries = [e for e in read_manifest(directory)["weights"] if (Path(directory) / e["file"]).exists()]
+    if not entries:
+        return None
+    return min(entries, key=lambda e: (abs(e["design"]["pitch_um"] - design.pitch_um),
+                                       abs(e["design"]["f_number"] - design.f_number)))
+
+
+def missing_message(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> str:
+    near = nearest_with_weights(design, directory)
+    text = (f"Neural ISP: no trained weights match design {design.design_hash()} "
+            f"(pitch {design.pitch_um} um, F/{design.f_number}, {design.cfa} CFA)")
+    if near is None:
+        return text + f"; no weights are installed in {Path(directory)}"
+    label = f"preset {near['name']}" if near.get("name") else "design"
+    return (text + f"; nearest design with weights: {label} ({near['design']['pitch_um']} um, "
+            f"F/{near['design']['f_number']}, hash {near['design_hash']}). Train this one with "
+            f"`python -m engine train [design options] --out pretrained/...`")
+
+
+def load_weights(entry: dict, directory: str | Path = PRETRAINED_DIR) -> M.NeuralISP:
+    """Verify ``entry``'s file (sha256) and load it into a folded fp32 model."""
+    path = Path(directory) / entry["file"]
+    if not path.exists():
+        raise WeightsError(f"weight file {path} listed in the manifest is missing")
+    digest = sha256_of(path)
+    if digest != entry["sha256"]:
+        raise WeightsError(f"weight file {path} fails its sha256 check (manifest {entry['sha256'][:12]}..., "
+                           f"file {digest[:12]}...): refusing to load it")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("design_hash") != entry["design_hash"]:
+        raise WeightsError(f"weight file {path} was trained for design {state.get('design_hash')}, "
+                           f"the manifest says {entry['design_hash']}")
+    net = M.build_model(state["config"], folded=True)
+    net.load_state_dict({k: v.float() for k, v in state["state_dict"].items()})
+    net = net.to(memory_format=torch.channels_last).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def load_model(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> M.NeuralISP:
+    """The folded Neural ISP for ``design`` (cached per process); raises
+    engine.isp.PipelineUnavailable with :func:`missing_message` when no weights match."""
+    from engine.isp import PipelineUnavailable
+
+    entry = lookup(design, directory)
+    if entry is None or not (Path(directory) / entry["file"]).exists():
+        raise PipelineUnavailable(missing_message(design, directory))
+    key = (str(Path(directory).resolve()), entry["design_hash"], entry["sha256"])
+    with _LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = load_weights(entry, directory)
+        return _MODELS[key]
+
+
+def export_weights(net: M.NeuralISP, design: DesignPoint, out: str | Path, *, steps, training: dict,
+                   validation: dict, name: str | None = None) -> dict:
+    """Fold a copy of ``net``, save it as fp16 to ``out`` and add / replace its manifest entry in
+    ``out``'s folder. Returns the entry."""
+    from engine.design import presets
+
+    out = Path(out)
+    folded = M.build_model(net.config)
+    folded.load_state_dict({k: v.detach().clone() for k, v in net.state_dict().items()})
+    folded.fold()
+    state = {"design_hash": design.design_hash(), "config": net.config.to_dict(),
+             "state_dict": {k: v.detach().to(torch.float16).contiguous() for k, v in folded.state_dict().items()}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, out)
+    if name is None:
+        name = next((n for n, d in presets().items() if d.design_hash() == design.design_hash()), None)
+    entry = {
+        "file": out.name, "name": name, "design_hash": design.design_hash(), "design": design.to_dict(),
+        "steps": steps, "training": training, "validation": validation, "sha256": sha256_of(out),
+        "bytes": out.stat().st_size, "dtype": "float16", "architecture": net.config.to_dict(),
+        "params": M.param_count(folded), "gmac_per_mp": round(M.macs_per_megapixel(net.config) / 1e9, 2),
+        "receptive_field_px": M.receptive_field_px(net.config),
+    }
+    with _LOCK:
+        manifest = read_manifest(out.parent)
+        manifest["version"] = MANIFEST_VERSION
+        manifest["weights"] = [e for e in manifest["weights"] if e["design_hash"] != entry["design_hash"]] + [entry]
+        write_manifest(manifest, out.parent)
+        _MODELS.clear()
+    return entry
