@@ -27,10 +27,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_psf.py
-	$(BIN)/python benchmarks/bench_raw.py
-	$(BIN)/python benchmarks/bench_neural.py
-	$(BIN)/python benchmarks/bench_app.py
+	$(BIN)/python -m engine bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -263,6 +263,26 @@ def _cmd_train(args: argparse.Namespace) -> None:
               f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
 
 
+BENCHMARKS = ("psf", "raw", "neural", "app")
+
+
+def _cmd_bench(args: argparse.Namespace) -> None:
+    import subprocess
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    names = [n.strip() for n in args.only.split(",")] if args.only else list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise UsageError(f"--only must list names from {', '.join(BENCHMARKS)}, got {', '.join(unknown)}")
+    if not folder.is_dir():
+        raise UsageError(f"bench: the benchmarks/ folder of a source checkout is needed, not found at {folder}")
+    for name in names:
+        print(f"== benchmarks/bench_{name}.py", flush=True)
+        done = subprocess.run([sys.executable, str(folder / f"bench_{name}.py")], check=False)
+        if done.returncode:
+            raise UsageError(f"bench: benchmarks/bench_{name}.py exited with status {done.returncode}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m engine", description="smallpix engine: small-pixel camera simulation")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -311,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write CSV and figures (PNG, SVG) here")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_cmd_study)
+
+    p = commands.add_parser("bench", help="run the benchmark scripts (each prints times and ratios vs a baseline)")
+    p.add_argument("--only", help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
+    p.set_defaults(run=_cmd_bench)
 
     p = commands.add_parser("train", help="train the Neural ISP for a design (weights + manifest entry)")
     _add_design_options(p)

@@ -57,3 +57,8 @@ def test_bad_options_exit_2_with_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_bench_refuses_unknown_names(capsys):
+    assert main(["bench", "--only", "psf,gpu"]) == 2
+    assert "--only must list names from psf, raw, neural, app, got gpu" in capsys.readouterr().err
