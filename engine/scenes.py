@@ -35,6 +35,7 @@ import scipy.sparse
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from engine import spectra
+from engine.isp.color import srgb_decode
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 IMAGES_DIR = ASSETS / "images"
@@ -117,12 +118,6 @@ def _white_rgb() -> np.ndarray:
 def _neutral(reflectance: np.ndarray) -> np.ndarray:
     """(H, W) reflectance of a spectrally flat surface -> (H, W, 3) float32 camera RGB."""
     return (reflectance[..., None] * _white_rgb()).astype(np.float32)
-
-
-def _srgb_decode(v: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values in [0, 1] -> linear (IEC 61966-2-1)."""
-    v = np.asarray(v, dtype=np.float64)
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
 
 
 # --- charts ---------------------------------------------------------------------------------------
@@ -368,7 +363,7 @@ def dead_leaves(dx_um: float, shape: tuple[int, int], *, rng: np.random.Generato
     y, x = _axes_um(dx_um, h, w)
     bounds = (x[0] - dx_um / 2, x[-1] + dx_um / 2, y[0] - dx_um / 2, y[-1] + dx_um / 2)
     cx, cy, radius, values = _dead_leaves_disks(_seed_of(rng), bounds, rmin, rmax)
-    linear = _srgb_decode(0.05 + 0.9 * values)
+    linear = srgb_decode(0.05 + 0.9 * values)
     if colour:
         leaf_rgb = spectra.linear_srgb_to_camera(linear, ILLUMINANT).astype(np.float64)
     else:
@@ -528,7 +523,7 @@ def _linear_srgb_cached(path: str, mtime_ns: int) -> np.ndarray:
             codes, full_scale = _srgb_codes(image)
     except (OSError, SyntaxError, ValueError) as exc:
         raise SceneError(f"scene image {path} is not a readable image (PNG, JPEG or TIFF): {exc}") from None
-    lut = _srgb_decode(np.arange(full_scale + 1) / full_scale).astype(np.float32)
+    lut = srgb_decode(np.arange(full_scale + 1) / full_scale).astype(np.float32)
     return lut[codes]
 
 
