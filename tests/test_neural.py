@@ -223,3 +223,15 @@ def test_weights_serve_every_snr_of_their_design_and_flag_out_of_range_noise():
     assert "outside that range" in registry.training_note(design.replace(snr_db=15.0), entry)
     assert registry.lookup(design.replace(pitch_um=0.4, f_number=1.9)) is None
     assert registry.lookup(design.replace(cfa="bayer")) is None
+
+
+def test_shipped_weights_beat_the_traditional_isp_on_a_photo_never_trained_on():
+    from engine import perceptual
+    from engine.isp import color
+    from engine.simulate import capture_scene
+
+    design = preset("0.35")
+    capture = capture_scene(design, "photo_stream", 128, seed=123)  # validation split: not in training
+    reference = color.camera_to_display(capture.ground_truth)
+    scores = {p: perceptual.psnr(run_pipeline(p, capture), reference) for p in ("traditional", "neural")}
+    assert scores["neural"] > scores["traditional"] + 2.0, scores
