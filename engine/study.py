@@ -120,7 +120,8 @@ def paper_tables() -> dict:
 PAPER_PIPELINE_NAMES = {"demosaic": "demosaiced", "traditional": "traditional", "neural": "neural"}
 
 
-def _paper_rows(table_key: str) -> dict[float, dict]:
+def paper_rows(table_key: str) -> dict[float, dict]:
+    """Rows of one paper table (e.g. "table2_mtf50") as dicts, keyed by pitch in um."""
     table = paper_tables()[table_key]
     return {row[0]: dict(zip(table["columns"], row)) for row in table["rows"]}
 
@@ -132,7 +133,7 @@ def table2(
 
     Returns (rows, curves) with curves[design_name][pipeline] the full MTF results.
     """
-    paper = _paper_rows("table2_mtf50")
+    paper = paper_rows("table2_mtf50")
     rows, curves = [], {}
     for i, (name, design) in enumerate(designs.items()):
         step = (lambda d, t, i=i: progress(i * t + d, len(designs) * t)) if progress else None
@@ -180,7 +181,7 @@ def table3(
     Each photo covers the same ``extent_um`` square on the sensor for every design (its source pixel
     is 0.35 um, or larger where the photo would not cover the view).
     """
-    paper = _paper_rows("table3_perceptual_35dB")
+    paper = paper_rows("table3_perceptual_35dB")
     chain = color.color_chain()
     per_image, summary = [], []
     total = len(designs) * len(images)

@@ -15,9 +15,11 @@ from app.compute import Run
 from engine import study
 from engine.design import DesignPoint
 
-SETTINGS = {
-    "table2": {"label": "Table 2 settings (128 px window, 24 frequencies)", "size_px": 128, "count": 24},
-    "quick": {"label": "quick (64 px window, 12 frequencies)", "size_px": 64, "count": 12},
+SETTINGS = {  # the study CLI's instrument settings, full and quick
+    name: {"label": label.format(**study.STUDY_SETTINGS[mode]),
+           "size_px": study.STUDY_SETTINGS[mode]["size_px"], "count": study.STUDY_SETTINGS[mode]["count"]}
+    for name, mode, label in (("table2", "full", "Table 2 settings ({size_px} px window, {count} frequencies)"),
+                              ("quick", "quick", "quick ({size_px} px window, {count} frequencies)"))
 }
 MAX_STORED = 12
 
@@ -39,25 +41,25 @@ def result_key(design: DesignPoint, pipelines: tuple[str, ...], setting: str) ->
     return (cache.design_key(design), pipelines, setting)
 
 
-def stored_results(run: Run) -> dict | None:
-    """This session's MTF results for the current design (any setting, Table 2 preferred)."""
-    pipelines = run.measurable_pipelines()
-    store = _store("mtf_results")
+def stored(run: Run, store_name: str):
+    """This session's stored result for the current design and pipelines (Table 2 setting preferred)."""
+    store = _store(store_name)
     for setting in ("table2", "quick"):
-        found = store.get(result_key(run.design, pipelines, setting))
+        found = store.get(result_key(run.design, run.measurable_pipelines(), setting))
         if found:
             return found
     return None
 
 
+def stored_results(run: Run) -> dict | None:
+    """This session's MTF results for the current design."""
+    return stored(run, "mtf_results")
+
+
 def paper_row(design: DesignPoint) -> dict | None:
     """The paper's Table 2 row (MTF50 per pipeline) when the design has a Table 1 pitch and F#."""
-    table = study.paper_tables()["table2_mtf50"]
-    for row in table["rows"]:
-        values = dict(zip(table["columns"], row))
-        if abs(values["pitch_um"] - design.pitch_um) < 1e-9 and abs(values["f_number"] - design.f_number) < 1e-9:
-            return values
-    return None
+    row = study.paper_rows("table2_mtf50").get(design.pitch_um)
+    return row if row is not None and abs(row["f_number"] - design.f_number) < 1e-9 else None
 
 
 def render(run: Run) -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 from app import plots
 from app.compute import Run
 from app.devices import load_devices
-from app.views.mtf import SETTINGS, _remember, _store, result_key
+from app.views.mtf import SETTINGS, _remember, _store, result_key, stored
 from engine import study
 from engine.design import DesignPoint, presets
 
@@ -21,12 +21,8 @@ def sweep_designs(design: DesignPoint) -> dict[str, DesignPoint]:
 
 
 def stored_sweep(run: Run) -> tuple | None:
-    store = _store("sweep_results")
-    for setting in ("table2", "quick"):
-        found = store.get(result_key(run.design, run.measurable_pipelines(), setting))
-        if found:
-            return found
-    return None
+    """This session's sweep for the current design."""
+    return stored(run, "sweep_results")
 
 
 def render(run: Run) -> None:
