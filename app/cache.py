@@ -198,27 +198,26 @@ def pipeline_stage(capture_json: str, pipeline: str, neural_version: str) -> Sta
     return Stage(image, uuid.uuid4().hex, time.perf_counter() - start, time.time(), raw.chain("RAW"))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def metrics_stage(capture_json: str, pipeline: str, neural_version: str) -> Stage:
-    """PSNR (dB), MS-SSIM (None below 161 px per side) and LPIPS of a pipeline's output against
-    the ground truth, both display sRGB."""
+@st.cache_data(max_entries=32, show_spinner=False)
+def metrics_stage(capture_json: str, pipelines: tuple[str, ...], neural_version: str) -> Stage:
+    """{pipeline: PSNR (dB), MS-SSIM (None below 161 px per side), LPIPS} of the outputs of
+    ``pipelines`` (each must have one) against the ground truth, both display sRGB: one batched
+    call per metric, the ground truth's LPIPS features computed once."""
     from engine import perceptual  # torch: imported on first use only
 
-    out = pipeline_stage(capture_json, pipeline, neural_version)
+    outputs = [pipeline_stage(capture_json, p, neural_version) for p in pipelines]
     ref = reference_stage(capture_json)
-    deps = out.chain(pipeline) + ref.chain("ground truth")
-    if out.value is None:
-        return Stage(None, uuid.uuid4().hex, 0.0, time.time(), deps, out.message)
+    deps = sum((out.chain(p) for p, out in zip(pipelines, outputs)), ()) + ref.chain("ground truth")
 
-    def measure(image: np.ndarray, reference: np.ndarray) -> dict:
-        small = min(image.shape[:2]) < perceptual.MS_SSIM_MIN_SIZE
-        return {
-            "psnr_db": float(perceptual.psnr(image, reference)),
-            "msssim": None if small else float(perceptual.ms_ssim(image, reference)),
-            "lpips": float(perceptual.lpips_alex(image, reference)),
-        }
+    def measure(images: np.ndarray, reference: np.ndarray) -> dict:
+        small = min(reference.shape[:2]) < perceptual.MS_SSIM_MIN_SIZE
+        psnr = perceptual.psnr(images, reference)
+        msssim = [None] * len(images) if small else perceptual.ms_ssim(images, reference)
+        lpips = perceptual.lpips_alex(images, reference)
+        return {p: {"psnr_db": float(psnr[i]), "msssim": None if small else float(msssim[i]), "lpips": float(lpips[i])}
+                for i, p in enumerate(pipelines)}
 
-    return _timed(measure, out.value, ref.value, deps=deps)
+    return _timed(measure, np.stack([out.value for out in outputs]), ref.value, deps=deps)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -163,9 +163,12 @@ class Run:
 
         return self._once(("out", pipeline), make)
 
-    def metrics(self, pipeline: str) -> dict | None:
-        return self._once(("metrics", pipeline), lambda: self._note(
-            f"metrics {pipeline}", cache.metrics_stage(self.capture_json, pipeline, self.neural_version))).value
+    def metrics(self, pipeline: str) -> dict:
+        """PSNR / MS-SSIM / LPIPS of one pipeline that has an output (all such pipelines are
+        measured together, in one batch)."""
+        ready = tuple(p for p in PIPELINES if self.output(p).value is not None)
+        return self._once("metrics", lambda: self._note(
+            "metrics", cache.metrics_stage(self.capture_json, ready, self.neural_version))).value[pipeline]
 
     def neural_message(self) -> str | None:
         """None where the Neural ISP runs for this design, else why not."""

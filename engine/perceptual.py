@@ -10,7 +10,9 @@ them too (the paper's tables are). Values must lie in ``[0, data_range]`` (LPIPS
 the range is never guessed from the dtype, so an 8-bit image must be converted with
 ``img.astype(np.float32) / 255`` first (or passed with ``data_range=255.0`` to PSNR / MS-SSIM).
 A single image gives a Python ``float``; a batch gives a ``np.ndarray`` of shape ``(N,)``, one
-value per image pair. Any violation raises ``ValueError`` naming the argument and the problem.
+value per image pair. ``img2`` may also be one image ``(H, W, 3)`` against a batch ``img1``: every
+image of the batch is compared with it (LPIPS then computes its features once). Any violation
+raises ``ValueError`` naming the argument and the problem.
 
 Metrics
 -------
@@ -62,7 +64,8 @@ _LPIPS_BATCH = 8  # images per forward pass (bounds memory for large batches)
 # ----------------------------------------------------------------------------------- validation
 
 def _check_pair(img1, img2, *, data_range: float, min_size: int, metric: str) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Validates a pair; returns float arrays (N, H, W, 3) and whether the input was batched."""
+    """Validates a pair; returns float arrays (N, H, W, 3) and (N or 1, H, W, 3), and whether the
+    input was batched."""
     if isinstance(data_range, bool) or not isinstance(data_range, (int, float, np.integer, np.floating)):
         raise ValueError(f"{metric}: data_range must be a positive number, got {data_range!r}")
     if not np.isfinite(data_range) or data_range <= 0:
@@ -83,8 +86,11 @@ def _check_pair(img1, img2, *, data_range: float, min_size: int, metric: str) ->
             raise ValueError(f"{metric}: {name} must have 3 channels (RGB, channels last), got shape {a.shape}")
         arrays.append(a)
     a1, a2 = arrays
-    if a1.shape != a2.shape:
-        raise ValueError(f"{metric}: img1 and img2 must have the same shape, got {a1.shape} and {a2.shape}")
+    if a1.ndim == 4 and a2.ndim == 3:
+        a2 = a2[None]  # one reference for the whole batch
+    if a1.shape[-3:] != a2.shape[-3:] or a1.ndim != a2.ndim or a2.shape[0] not in (1, a1.shape[0]):
+        raise ValueError(f"{metric}: img1 and img2 must have the same shape (or img2 one image shared by a "
+                         f"batch img1), got {a1.shape} and {a2.shape}")
     batched = a1.ndim == 4
     if batched and a1.shape[0] == 0:
         raise ValueError(f"{metric}: empty batch, shape {a1.shape}")
@@ -106,6 +112,11 @@ def _check_pair(img1, img2, *, data_range: float, min_size: int, metric: str) ->
     return a1, a2, batched
 
 
+def _broadcast(a1: np.ndarray, a2: np.ndarray) -> np.ndarray:
+    """``a2`` with the batch size of ``a1`` (a shared reference is repeated, a view)."""
+    return np.broadcast_to(a2, a1.shape)
+
+
 def _out(values: np.ndarray, batched: bool) -> float | np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     return values if batched else float(values[0])
@@ -124,7 +135,7 @@ def psnr(img1, img2, *, data_range: float = 1.0) -> float | np.ndarray:
     ``img1``, ``img2``: float arrays (H, W, 3) or (N, H, W, 3) in ``[0, data_range]``.
     """
     a1, a2, batched = _check_pair(img1, img2, data_range=data_range, min_size=1, metric="psnr")
-    diff = a1.astype(np.float64) - a2.astype(np.float64)
+    diff = a1.astype(np.float64) - _broadcast(a1, a2).astype(np.float64)
     mse = np.mean(diff * diff, axis=(1, 2, 3))
     with np.errstate(divide="ignore"):
         values = 10.0 * np.log10(float(data_range) ** 2 / mse)
@@ -142,7 +153,7 @@ def ms_ssim(img1, img2, *, data_range: float = 1.0) -> float | np.ndarray:
     from pytorch_msssim import ms_ssim as _ms_ssim
 
     a1, a2, batched = _check_pair(img1, img2, data_range=data_range, min_size=MS_SSIM_MIN_SIZE, metric="ms_ssim")
-    x, y = _to_nchw(a1, data_range), _to_nchw(a2, data_range)
+    x, y = _to_nchw(a1, data_range), _to_nchw(_broadcast(a1, a2), data_range)
     with torch.no_grad():
         values = _ms_ssim(
             x, y, data_range=float(data_range), size_average=False, win_size=MS_SSIM_WIN, weights=list(MS_SSIM_WEIGHTS)
@@ -188,14 +199,16 @@ class _LpipsAlex(torch.nn.Module):
     def _unit(f: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
         return f / (torch.sqrt(torch.sum(f * f, dim=1, keepdim=True)) + eps)
 
-    def forward(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
-        """x0, x1: (N, 3, H, W) in [-1, 1]; returns (N,) distances."""
-        n = x0.shape[0]
-        feats = self.features((torch.cat([x0, x1]) - self.shift) / self.scale)
-        total = torch.zeros(n, dtype=x0.dtype)
-        for f, lin in zip(feats, self.lins):
-            d = (self._unit(f[:n]) - self._unit(f[n:])) ** 2
-            total = total + F.conv2d(d, lin).mean(dim=(1, 2, 3))
+    def unit_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Unit-normalised taps of (N, 3, H, W) images in [-1, 1] (channels-last: faster on CPU)."""
+        x = ((x - self.shift) / self.scale).contiguous(memory_format=torch.channels_last)
+        return [self._unit(f) for f in self.features(x)]
+
+    def distance(self, f0: list[torch.Tensor], f1: list[torch.Tensor]) -> torch.Tensor:
+        """(N,) distances between unit features (``f1`` of batch 1 is compared with every image)."""
+        total = torch.zeros(f0[0].shape[0], dtype=f0[0].dtype)
+        for a, b, lin in zip(f0, f1, self.lins):
+            total = total + F.conv2d((a - b) ** 2, lin).mean(dim=(1, 2, 3))
         return total
 
 
@@ -205,7 +218,7 @@ def _lpips_model() -> _LpipsAlex:
         raise FileNotFoundError(f"LPIPS weights not found: {LPIPS_WEIGHTS}")
     with np.load(LPIPS_WEIGHTS, allow_pickle=False) as npz:
         weights = {k: npz[k] for k in npz.files if k.startswith(("conv", "lin"))}
-    model = _LpipsAlex(weights).eval()
+    model = _LpipsAlex(weights).eval().to(memory_format=torch.channels_last)
     for p in model.parameters():
         p.requires_grad_(False)
     return model
@@ -215,14 +228,16 @@ def lpips_alex(img1, img2) -> float | np.ndarray:
     """LPIPS v0.1 (AlexNet) distance between sRGB-encoded images; 0 when identical, lower is closer.
 
     ``img1``, ``img2``: float arrays (H, W, 3) or (N, H, W, 3) in ``[0, 1]``, both sides at least
-    ``LPIPS_MIN_SIZE`` = 31 px. Returns a float, or an (N,) array for a batch.
+    ``LPIPS_MIN_SIZE`` = 31 px; ``img2`` may be one image shared by a batch ``img1``. Returns a
+    float, or an (N,) array for a batch.
     """
     a1, a2, batched = _check_pair(img1, img2, data_range=1.0, min_size=LPIPS_MIN_SIZE, metric="lpips_alex")
     model = _lpips_model()
     out = []
     with torch.no_grad():
+        shared = model.unit_features(_to_nchw(a2, 1.0) * 2.0 - 1.0) if a2.shape[0] == 1 else None
         for s in range(0, a1.shape[0], _LPIPS_BATCH):
-            x0 = _to_nchw(a1[s:s + _LPIPS_BATCH], 1.0) * 2.0 - 1.0
-            x1 = _to_nchw(a2[s:s + _LPIPS_BATCH], 1.0) * 2.0 - 1.0
-            out.append(model(x0, x1).numpy())
+            f0 = model.unit_features(_to_nchw(a1[s:s + _LPIPS_BATCH], 1.0) * 2.0 - 1.0)
+            f1 = shared or model.unit_features(_to_nchw(a2[s:s + _LPIPS_BATCH], 1.0) * 2.0 - 1.0)
+            out.append(model.distance(f0, f1).numpy())
     return _out(np.concatenate(out), batched)

@@ -200,7 +200,21 @@ def test_shape_mismatch():
     with pytest.raises(ValueError, match=r"lpips_alex: img1 and img2 must have the same shape"):
         lpips_alex(np.zeros((64, 64, 3)), np.zeros((64, 65, 3)))
     with pytest.raises(ValueError, match=r"psnr: img1 and img2 must have the same shape"):
-        psnr(np.zeros((2, 8, 8, 3)), np.zeros((8, 8, 3)))
+        psnr(np.zeros((2, 8, 8, 3)), np.zeros((3, 8, 8, 3)))
+    with pytest.raises(ValueError, match=r"ms_ssim: img1 and img2 must have the same shape"):
+        ms_ssim(np.zeros((8, 8, 3)), np.zeros((2, 8, 8, 3)))
+
+
+def test_shared_reference_equals_pairwise():
+    """One reference against a batch gives the per-pair values (LPIPS computes its features once)."""
+    rng = np.random.default_rng(3)
+    ref = rng.random((176, 176, 3))
+    batch = np.clip(ref + rng.normal(0, [[[[0.02]]], [[[0.05]]], [[[0.1]]]], (3, 176, 176, 3)), 0, 1)
+    for metric in (psnr, ms_ssim, lpips_alex):
+        shared = metric(batch, ref)
+        pairwise = [metric(img, ref) for img in batch]
+        np.testing.assert_allclose(shared, pairwise, rtol=1e-5, err_msg=metric.__name__)
+        assert shared[0] != shared[2]  # distinct noise levels give distinct values
 
 
 def test_nan_and_inf():

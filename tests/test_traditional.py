@@ -5,7 +5,7 @@ import pytest
 
 from engine.design import preset
 from engine.isp import PipelineUnavailable, run_pipeline
-from engine.isp.traditional import bilinear_demosaic, demosaic_pipeline, traditional_pipeline
+from engine.isp.traditional import _upsample2, bilateral, bilinear_demosaic, demosaic_pipeline, traditional_pipeline
 from engine.sensor import cfa_pattern
 from engine.study import measure_mtf
 
@@ -22,6 +22,36 @@ def test_demosaic_keeps_measured_samples():
     raw = np.random.default_rng(0).uniform(0, 1, (32, 32)).astype(np.float32)
     rgb = bilinear_demosaic(raw, cfa, "hex")
     np.testing.assert_array_equal(np.take_along_axis(rgb, cfa[..., None].astype(int), axis=2)[..., 0], raw)
+
+
+def test_pyramid_upsampling_is_linear_zoom():
+    """The pyramid's 2x upsampling equals scipy's linear zoom on the pixel-centre grid."""
+    from scipy import ndimage
+
+    x = np.random.default_rng(0).random((37, 64)).astype(np.float32)
+    expected = np.pad(ndimage.zoom(x, 2, order=1, grid_mode=True, mode="nearest"), [(0, 1), (0, 0)], mode="edge")
+    np.testing.assert_allclose(_upsample2(x, (75, 128)), expected, atol=1e-6)
+
+
+def test_bilateral_matches_exact_gaussian_range_kernel():
+    """The vectorised range weight stays close to a direct exp() bilateral (edges replicated), keeps
+    a step edge and smooths noise."""
+    rng = np.random.default_rng(1)
+    img = (np.where(np.arange(48) < 24, 0.2, 0.8)[None, :] + rng.normal(0, 0.02, (40, 48))).astype(np.float32)
+    sigma_s, sigma_r, r = 2.0, 0.06, 4
+    pad = np.pad(img, r, mode="edge")
+    d = np.arange(-r, r + 1)
+    spatial = np.exp(-(d[:, None] ** 2 + d[None, :] ** 2) / (2 * sigma_s**2))
+    exact = np.empty_like(img)
+    for i in range(img.shape[0]):
+        for j in range(img.shape[1]):
+            window = pad[i:i + 2 * r + 1, j:j + 2 * r + 1]
+            w = spatial * np.exp(-((window - img[i, j]) ** 2) / (2 * sigma_r**2))
+            exact[i, j] = np.sum(w * window) / np.sum(w)
+    out = bilateral(img, sigma_s, sigma_r)
+    assert np.abs(out - exact).max() < 2e-3
+    assert out[:, :20].std() < 0.5 * img[:, :20].std()
+    assert out[:, 23].mean() < 0.3 and out[:, 24].mean() > 0.7
 
 
 def test_traditional_lowers_noise_on_flat_grey():

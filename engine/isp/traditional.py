@@ -18,6 +18,7 @@ sRGB-encoded in [0, 1]. Distances are in pixels.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -66,11 +67,35 @@ def _tent(half_width_px: int) -> np.ndarray:
     return (half_width_px - np.abs(d)).astype(np.float32)
 
 
-def _normalised_tent(values: np.ndarray, mask: np.ndarray, half_width_px: int) -> tuple[np.ndarray, np.ndarray]:
+def _tent_filter(values: np.ndarray, half_width_px: int) -> np.ndarray:
     tent = _tent(half_width_px)
-    num = ndimage.correlate1d(ndimage.correlate1d(values * mask, tent, 0, mode="mirror"), tent, 1, mode="mirror")
-    den = ndimage.correlate1d(ndimage.correlate1d(mask, tent, 0, mode="mirror"), tent, 1, mode="mirror")
-    return num, den
+    return ndimage.correlate1d(ndimage.correlate1d(values, tent, 0, mode="mirror"), tent, 1, mode="mirror")
+
+
+@dataclass(frozen=True)
+class _ChannelPlan:
+    """What bilinear demosaicing of one colour needs from the CFA alone: its sample mask, the
+    tent-filtered mask (normalisation) and, where that is 0, the wide tent's."""
+
+    mask: np.ndarray
+    den: np.ndarray
+    holes: np.ndarray | None
+    wide_den: np.ndarray | None
+
+
+@functools.lru_cache(maxsize=4)
+def _demosaic_plan(cfa_bytes: bytes, dtype: str, shape: tuple[int, int], layout: str) -> tuple[_ChannelPlan, ...]:
+    """Per-colour plans for one CFA (cached: every capture of a design shares its CFA)."""
+    cfa = np.frombuffer(cfa_bytes, dtype=dtype).reshape(shape)
+    block = CFA_BLOCK[layout]
+    plans = []
+    for c in range(3):
+        mask = (cfa == c).astype(np.float32)
+        den = _tent_filter(mask, max(2, block // 2 + 1))
+        holes = den == 0
+        wide_den = _tent_filter(mask, 2 * block + 1) if holes.any() else None
+        plans.append(_ChannelPlan(mask, den, holes if wide_den is not None else None, wide_den))
+    return tuple(plans)
 
 
 def bilinear_demosaic(raw: np.ndarray, cfa: np.ndarray, layout: str) -> np.ndarray:
@@ -84,48 +109,61 @@ def bilinear_demosaic(raw: np.ndarray, cfa: np.ndarray, layout: str) -> np.ndarr
     raw = np.asarray(raw, dtype=np.float32)
     _check_raw(raw, cfa, layout)
     block = CFA_BLOCK[layout]
+    cfa = np.ascontiguousarray(cfa)
     out = np.empty(raw.shape + (3,), dtype=np.float32)
-    for c in range(3):
-        mask = (cfa == c).astype(np.float32)
-        num, den = _normalised_tent(raw, mask, max(2, block // 2 + 1))
-        holes = den == 0
-        if holes.any():
-            wide_num, wide_den = _normalised_tent(raw, mask, 2 * block + 1)
-            num, den = np.where(holes, wide_num, num), np.where(holes, wide_den, den)
-        out[..., c] = np.where(mask > 0, raw, num / den)
+    for c, plan in enumerate(_demosaic_plan(cfa.tobytes(), cfa.dtype.str, cfa.shape, layout)):
+        samples = raw * plan.mask
+        num, den = _tent_filter(samples, max(2, block // 2 + 1)), plan.den
+        if plan.holes is not None:
+            num = np.where(plan.holes, _tent_filter(samples, 2 * block + 1), num)
+            den = np.where(plan.holes, plan.wide_den, den)
+        out[..., c] = np.where(plan.mask > 0, raw, num / den)
     return out
 
 
+RANGE_KERNEL_SQUARINGS = 8
+"""The Gaussian range weight exp(-t) is evaluated as (1 - t / 2^8)^(2^8) (clamped at 0): within 4.5 %
+of exp(-t) wherever the weight exceeds 1 %, and a loop of multiplies that vectorises (about 10x
+faster than a scalar exp per tap at 512 x 512)."""
+
+
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def _bilateral(img, spatial, inv_two_range_var):
-    h, w = img.shape
+def _bilateral_padded(padded, spatial, inv_two_range_var):
     r = spatial.shape[0] // 2
-    out = np.empty_like(img)
+    h, w = padded.shape[0] - 2 * r, padded.shape[1] - 2 * r
+    out = np.empty((h, w), dtype=np.float32)
+    scale = np.float32(inv_two_range_var / 2.0**RANGE_KERNEL_SQUARINGS)
     for i in numba.prange(h):
+        num = np.zeros(w, dtype=np.float32)
+        den = np.zeros(w, dtype=np.float32)
+        centre = padded[i + r, r:r + w]
+        for di in range(2 * r + 1):
+            row = padded[i + di]
+            for dj in range(2 * r + 1):
+                s = spatial[di, dj]
+                for j in range(w):
+                    v = row[j + dj]
+                    d = v - centre[j]
+                    weight = max(np.float32(1.0) - d * d * scale, np.float32(0.0))
+                    for _ in range(RANGE_KERNEL_SQUARINGS):
+                        weight = weight * weight
+                    weight = s * weight
+                    num[j] += weight * v
+                    den[j] += weight
         for j in range(w):
-            centre = img[i, j]
-            num = 0.0
-            den = 0.0
-            for di in range(-r, r + 1):
-                ii = min(max(i + di, 0), h - 1)
-                for dj in range(-r, r + 1):
-                    jj = min(max(j + dj, 0), w - 1)
-                    v = img[ii, jj]
-                    d = v - centre
-                    wgt = spatial[di + r, dj + r] * math.exp(-d * d * inv_two_range_var)
-                    num += wgt * v
-                    den += wgt
-            out[i, j] = num / den
+            out[i, j] = num[j] / den[j]
     return out
 
 
 def bilateral(channel: np.ndarray, sigma_spatial_px: float, sigma_range: float) -> np.ndarray:
-    """Edge-preserving bilateral filter of one channel (spatial sigma in pixels, range in its units)."""
+    """Edge-preserving bilateral filter of one channel (spatial sigma in pixels, range in its units;
+    edges extended by replication)."""
     r = max(1, int(math.ceil(2 * sigma_spatial_px)))
     d = np.arange(-r, r + 1)
     spatial = np.exp(-(d[:, None] ** 2 + d[None, :] ** 2) / (2 * sigma_spatial_px**2)).astype(np.float32)
+    padded = np.pad(np.asarray(channel, dtype=np.float32), r, mode="edge")
     with PARALLEL_LOCK:
-        return _bilateral(np.ascontiguousarray(channel, dtype=np.float32), spatial, np.float32(1 / (2 * sigma_range**2)))
+        return _bilateral_padded(padded, spatial, np.float32(1 / (2 * sigma_range**2)))
 
 
 def _downsample2(x: np.ndarray) -> np.ndarray:
@@ -133,8 +171,20 @@ def _downsample2(x: np.ndarray) -> np.ndarray:
     return x[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
 
+def _upsample2_axis(x: np.ndarray, axis: int) -> np.ndarray:
+    """2x linear upsampling along ``axis`` (pixel-centre grid, edges replicated): each new pixel is
+    3/4 of its parent plus 1/4 of the neighbour on its side."""
+    x = np.moveaxis(x, axis, 0)
+    before = np.concatenate([x[:1], x[:-1]])
+    after = np.concatenate([x[1:], x[-1:]])
+    out = np.empty((2 * x.shape[0],) + x.shape[1:], dtype=x.dtype)
+    out[0::2] = 0.75 * x + 0.25 * before
+    out[1::2] = 0.75 * x + 0.25 * after
+    return np.moveaxis(out, 0, axis)
+
+
 def _upsample2(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    up = ndimage.zoom(x, 2, order=1, grid_mode=True, mode="nearest")
+    up = _upsample2_axis(_upsample2_axis(x, 0), 1)
     pad = [(0, max(0, s - u)) for s, u in zip(shape, up.shape)]
     return np.pad(up, pad, mode="edge")[: shape[0], : shape[1]]
 
