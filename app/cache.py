@@ -7,13 +7,14 @@ PSFs               optics fields of the design (``optics_key``)          ``st.ca
 diffraction PSFs   optics key without lens and OCL (``reference_key``)   ``st.cache_data``
 scene              scene name/file, dx_um, samples, seed, placement       ``st.cache_data``
 sensor OTF         optics key + CFA + scene samples                       ``st.cache_resource``
+clean RAW          capture key without SNR and flux (``clean_key``)       ``st.cache_data``
 RAW capture        whole design + scene key + margin (``capture_key``)   ``st.cache_data``
 ground truth       capture key                                            ``st.cache_data``
 pipeline output    capture key + pipeline (+ Neural weights signature)    ``st.cache_data``
 metrics            capture key + pipeline (+ Neural weights signature)    ``st.cache_data``
 =================  =====================================================  ==================
 
-So moving SNR recomputes the RAW and what follows but not the PSFs, the scene or the sensor OTF;
+So moving SNR redraws only the noise (the clean frames are cached) and recomputes what follows;
 moving a Zernike slider recomputes PSFs, OTF and RAW but not the scene. The sensor OTF (up to
 200 MB at 512 x 512 px) is a read-only operator, so it is a shared resource rather than copied
 out of the data cache on every hit.
@@ -156,22 +157,38 @@ def otf_stage(optics_json: str, cfa: str, scene_shape: tuple[int, int]) -> Stage
     return stage
 
 
-@st.cache_data(max_entries=24, show_spinner=False)
-def raw_stage(capture_json: str) -> Stage:
-    """The RAW capture of a design and scene, margins cropped (as engine.simulate.capture_scene,
-    with the OTF and the scene taken from their caches)."""
+def clean_key(capture_json: str) -> str:
+    """The capture key with the noise fields (SNR, flux) at their defaults: the clean RAW's key."""
     key = json.loads(capture_json)
+    key["design"] = DesignPoint.from_dict(key["design"]).replace(snr_db=35.0, flux="hold").to_dict()
+    return canonical(key)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def clean_stage(clean_json: str) -> Stage:
+    """The noise-free frames of a capture (engine.sensor.render_clean), margins kept, with the OTF
+    and the scene taken from their caches."""
+    key = json.loads(clean_json)
     design = DesignPoint.from_dict(key["design"])
     optics_json = optics_key(design)
     psf = psf_stage(optics_json)
     scene = scene_stage(canonical(key["scene"]))
     otf = otf_stage(optics_json, design.cfa, tuple(scene.value.shape[:2]))
-    seed = key["scene"]["seed"]
-    start = time.perf_counter()
-    capture = sensor.simulate_raw(scene.value, otf.value, design, rng=np.random.default_rng(seed))
-    capture = simulate.crop_capture(capture, key["margin"])
+    rng = np.random.default_rng(key["scene"]["seed"])
     deps = psf.chain("PSF") + scene.chain("scene") + otf.chain("sensor OTF")
-    return Stage(capture, uuid.uuid4().hex, time.perf_counter() - start, time.time(), deps)
+    return _timed(sensor.render_clean, scene.value, otf.value, design, rng=rng, deps=deps)
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def raw_stage(capture_json: str) -> Stage:
+    """The RAW capture of a design and scene, margins cropped: the clean frames (cached apart, so
+    an SNR change only redraws the noise) plus noise, as engine.simulate.capture_scene."""
+    key = json.loads(capture_json)
+    clean = clean_stage(clean_key(capture_json))
+    start = time.perf_counter()
+    capture = sensor.add_capture_noise(clean.value, DesignPoint.from_dict(key["design"]))
+    capture = simulate.crop_capture(capture, key["margin"])
+    return Stage(capture, uuid.uuid4().hex, time.perf_counter() - start, time.time(), clean.chain("clean RAW"))
 
 
 @st.cache_data(max_entries=24, show_spinner=False)

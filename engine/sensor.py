@@ -445,6 +445,26 @@ class RawCapture:
         np.savez(path, **arrays)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class CleanCapture:
+    """A capture before noise: what :func:`simulate_raw` forms before :func:`add_capture_noise`.
+
+    clean: (F, H, W) float32 noise-free RAW frames, scene units. cfa, phase, ground_truth,
+    shifts_px, rotations_deg, design: as in :class:`RawCapture`. rng_state: the random generator's
+    state after the motion draw (``Generator.bit_generator.state``), so noise can be added later,
+    e.g. in another cached stage, and equal :func:`simulate_raw`'s draw exactly.
+    """
+
+    clean: np.ndarray
+    cfa: np.ndarray
+    phase: np.ndarray
+    ground_truth: np.ndarray
+    shifts_px: np.ndarray
+    rotations_deg: np.ndarray
+    design: DesignPoint
+    rng_state: dict
+
+
 def simulate_raw(
     scene: np.ndarray,
     psf_pixel: np.ndarray | SensorOTF,
@@ -489,12 +509,30 @@ def simulate_raw(
     ------
     ValueError naming the parameter, its allowed range or shape and the value given.
     """
-    _check_design(design)
-    frames = design.burst if frames is None else frames
-    _check_int_range("frames", frames, *BURST_RANGE)
     if noise not in NOISE_MODELS:
         raise ValueError(f"noise must be one of {', '.join(NOISE_MODELS)}, got {noise!r}")
     _check_nonnegative("read_noise_e", read_noise_e, "electrons")
+    rng = _make_rng(rng)
+    clean = render_clean(scene, psf_pixel, design, rng=rng, frames=frames, max_shift_px=max_shift_px,
+                         max_rotation_deg=max_rotation_deg)
+    return add_capture_noise(clean, design, rng=rng, noise=noise, read_noise_e=read_noise_e)
+
+
+def render_clean(
+    scene: np.ndarray,
+    psf_pixel: np.ndarray | SensorOTF,
+    design: DesignPoint,
+    *,
+    rng: np.random.Generator | int,
+    frames: int | None = None,
+    max_shift_px: float = 1.0,
+    max_rotation_deg: float = 0.0,
+) -> CleanCapture:
+    """Steps 1-3 of :func:`simulate_raw` (same parameters): the noise-free frames. Its design's
+    noise fields (snr_db, flux) are not used."""
+    _check_design(design)
+    frames = design.burst if frames is None else frames
+    _check_int_range("frames", frames, *BURST_RANGE)
     _check_float_range("max_shift_px", max_shift_px, 0.0, MAX_SHIFT_PX, "pixels")
     _check_float_range("max_rotation_deg", max_rotation_deg, 0.0, MAX_ROTATION_DEG, "degrees")
     rng = _make_rng(rng)
@@ -502,26 +540,46 @@ def simulate_raw(
     sensor_otf = _resolve_otf(psf_pixel, design, scene_cf.shape[1:])
     pixel_shape = (scene_cf.shape[1] // design.oversample, scene_cf.shape[2] // design.oversample)
     cfa = cfa_pattern(design.cfa, pixel_shape)
-    phase = ocl_phase_map(pixel_shape)
-    snr_db = effective_snr_db(design)
     shifts_px, rotations_deg = _draw_motion(frames, max_shift_px, max_rotation_deg, rng)
 
     spec0 = _scene_spectrum(scene_cf)
     ground_truth = _ground_truth_from_spectrum(spec0, design)
-    raws, sigmas = [], []
+    cleans = []
     for shift_px, angle_deg in zip(shifts_px, rotations_deg):
         spec = spec0 if angle_deg == 0 else _scene_spectrum(_rotate(scene_cf, angle_deg))
         if np.any(shift_px != 0):
             spec = spec * _shift_ramp_2d(scene_cf.shape[1:], shift_px * design.oversample)
-        clean = _sample_mosaic(spec, sensor_otf, cfa)
-        raw, sigma = add_noise(clean, snr_db, model=noise, read_noise_e=read_noise_e, rng=rng)
-        raws.append(raw)
-        sigmas.append(sigma)
-    if frames == 1:
-        raw, sigma = raws[0], sigmas[0]
-    else:
-        raw, sigma = np.stack(raws), np.stack(sigmas)
-    return RawCapture(raw, sigma, cfa, phase, ground_truth, shifts_px, rotations_deg, snr_db, noise, design)
+        cleans.append(_sample_mosaic(spec, sensor_otf, cfa))
+    return CleanCapture(np.stack(cleans), cfa, ocl_phase_map(pixel_shape), ground_truth, shifts_px,
+                        rotations_deg, design, rng.bit_generator.state)
+
+
+def add_capture_noise(
+    clean: CleanCapture,
+    design: DesignPoint,
+    *,
+    rng: np.random.Generator | None = None,
+    noise: str = "gaussian",
+    read_noise_e: float = 0.0,
+) -> RawCapture:
+    """Step 4 of :func:`simulate_raw`: independent noise per frame at ``effective_snr_db(design)``.
+
+    ``design`` may differ from ``clean.design`` only in its noise fields (snr_db, flux). rng: the
+    generator to continue; default: a fresh one at ``clean.rng_state`` (the same draw).
+    """
+    _check_design(design)
+    if design.replace(snr_db=clean.design.snr_db, flux=clean.design.flux) != clean.design:
+        raise ValueError("design must match the clean capture's design except snr_db and flux")
+    if rng is None:
+        bit_generator = getattr(np.random, clean.rng_state["bit_generator"])()
+        bit_generator.state = clean.rng_state
+        rng = np.random.Generator(bit_generator)
+    snr_db = effective_snr_db(design)
+    raws, sigmas = zip(*(add_noise(frame, snr_db, model=noise, read_noise_e=read_noise_e, rng=rng)
+                         for frame in clean.clean))
+    raw, sigma = (raws[0], sigmas[0]) if len(raws) == 1 else (np.stack(raws), np.stack(sigmas))
+    return RawCapture(raw, sigma, clean.cfa, clean.phase, clean.ground_truth, clean.shifts_px,
+                      clean.rotations_deg, snr_db, noise, design)
 
 
 def _draw_motion(frames: int, max_shift_px: float, max_rotation_deg: float, rng: np.random.Generator):

@@ -94,13 +94,13 @@ def test_each_tab_renders(tab):
         assert len(buttons) > 10
 
 
-def test_snr_recomputes_raw_but_not_psf_scene_or_otf():
+def test_snr_redraws_the_noise_but_not_psf_scene_otf_or_clean_raw():
     app = start()
     before, psnr_before = tokens(app), metric(app, "PSNR")
     app.sidebar.slider(key="snr").set_value(20.0).run()
     assert_clean(app)
     after = tokens(app)
-    for name in ("PSF", "scene", "sensor OTF"):
+    for name in ("PSF", "scene", "sensor OTF", "clean RAW"):
         assert after[name] == before[name], name
     for name in ("RAW", "demosaic", "traditional", "ground truth"):
         assert after[name] != before[name] or name == "ground truth", name
@@ -124,6 +124,7 @@ def test_zernike_recomputes_optics_but_not_the_scene_and_changes_the_lens_readou
     after = tokens(app)
     assert after["scene"] == before["scene"]
     assert after["PSF"] != before["PSF"] and after["sensor OTF"] != before["sensor OTF"] and after["RAW"] != before["RAW"]
+    assert after["clean RAW"] != before["clean RAW"]
     assert "Z11=0.1," in qp(app, "z")
 
 

@@ -9,12 +9,14 @@ import pytest
 from engine.design import DesignPoint
 from engine.sensor import (
     REFERENCE_SIGNAL,
+    add_capture_noise,
     add_noise,
     cfa_pattern,
     effective_snr_db,
     make_sensor_otf,
     noise_sigma_map,
     ocl_phase_map,
+    render_clean,
     render_ground_truth,
     simulate_raw,
 )
@@ -251,6 +253,24 @@ def test_burst_rotation_draws_small_angles_and_keeps_frame_zero():
     assert np.all(cap.rotations_deg[1:] != 0)
     still = simulate_raw(scene, gaussian_psfs(), design(), rng=1, noise="none")
     np.testing.assert_array_equal(cap.raw[0], still.raw)
+
+
+def test_clean_frames_then_noise_equal_simulate_raw_at_any_snr():
+    """The app caches the clean frames and redraws only the noise when the SNR moves: the two
+    steps must give exactly simulate_raw's capture (burst, rotation, Poisson noise included)."""
+    scene = smooth_scene(32, np.random.default_rng(12))
+    base = design("hex", snr_db=35.0)
+    clean = render_clean(scene, gaussian_psfs(), base, rng=4, frames=3, max_rotation_deg=1.0)
+    for snr_db, flux in ((35.0, "hold"), (18.0, "physical")):
+        noisy = base.replace(snr_db=snr_db, flux=flux)
+        expected = simulate_raw(scene, gaussian_psfs(), noisy, rng=4, frames=3, max_rotation_deg=1.0,
+                                noise="poisson_gaussian", read_noise_e=2.0)
+        got = add_capture_noise(clean, noisy, noise="poisson_gaussian", read_noise_e=2.0)
+        np.testing.assert_array_equal(got.raw, expected.raw)
+        np.testing.assert_array_equal(got.noise_sigma, expected.noise_sigma)
+        assert got.snr_db == expected.snr_db and got.design == noisy
+    with pytest.raises(ValueError, match="except snr_db and flux"):
+        add_capture_noise(clean, base.replace(cfa="quad"))
 
 
 # ---------------------------------------------------------------------------------------------
