@@ -6,6 +6,7 @@ stage              key                                                    cache
 PSFs               optics fields of the design (``optics_key``)          ``st.cache_data``
 diffraction PSFs   optics key without lens and OCL (``reference_key``)   ``st.cache_data``
 scene              scene name/file, dx_um, samples, seed, placement       ``st.cache_data``
+scene spectrum     scene key + oversample + fill factor                   ``st.cache_resource``
 sensor OTF         optics key + CFA + scene samples                       ``st.cache_resource``
 clean RAW          capture key without SNR and flux (``clean_key``)       ``st.cache_data``
 RAW capture        whole design + scene key + margin (``capture_key``)   ``st.cache_data``
@@ -146,6 +147,18 @@ def scene_stage(scene_json: str) -> Stage:
 # --- sensor -----------------------------------------------------------------------------------
 
 
+@st.cache_resource(max_entries=2, show_spinner=False)
+def prepared_scene_stage(scene_json: str, oversample: int, fill_factor: float, _design: DesignPoint) -> Stage:
+    """The scene's spectrum and ground truth (engine.sensor.prepare_scene), which depend on the
+    design only through ``oversample`` and ``fill_factor`` (the key; ``_design`` is not hashed):
+    shared by every optics setting, so F# and Zernike changes skip the scene's transform."""
+    scene = scene_stage(scene_json)
+    stage = _timed(sensor.prepare_scene, scene.value, _design, deps=scene.chain("scene"))
+    for array in (stage.value.scene_cf, stage.value.spectrum, stage.value.ground_truth):
+        array.flags.writeable = False
+    return stage
+
+
 @st.cache_resource(max_entries=3, show_spinner=False)
 def otf_stage(optics_json: str, cfa: str, scene_shape: tuple[int, int]) -> Stage:
     """The sensor OTF of these optics and CFA on a scene grid (read-only, shared)."""
@@ -172,10 +185,10 @@ def clean_stage(clean_json: str) -> Stage:
     design = DesignPoint.from_dict(key["design"])
     optics_json = optics_key(design)
     psf = psf_stage(optics_json)
-    scene = scene_stage(canonical(key["scene"]))
-    otf = otf_stage(optics_json, design.cfa, tuple(scene.value.shape[:2]))
+    scene = prepared_scene_stage(canonical(key["scene"]), design.oversample, float(design.fill_factor), design)
+    otf = otf_stage(optics_json, design.cfa, tuple(scene.value.scene_cf.shape[1:]))
     rng = np.random.default_rng(key["scene"]["seed"])
-    deps = psf.chain("PSF") + scene.chain("scene") + otf.chain("sensor OTF")
+    deps = psf.chain("PSF") + scene.chain("scene spectrum") + otf.chain("sensor OTF")
     return _timed(sensor.render_clean, scene.value, otf.value, design, rng=rng, deps=deps)
 
 

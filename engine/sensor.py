@@ -384,9 +384,33 @@ def render_ground_truth(scene: np.ndarray, design: DesignPoint) -> np.ndarray:
     sample) box-filtered by the pixel aperture (side ``fill_factor * pitch_um``) and sampled at the
     pixel centres, exactly (band-limited scene, periodic boundary).
     """
+    return prepare_scene(scene, design).ground_truth
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PreparedScene:
+    """A validated scene with what every capture of it shares, whatever the optics: its spectrum
+    and its ground truth (cacheable per scene and pixel aperture; do not modify).
+
+    scene_cf: (3, H*K, W*K) float32 channel-first scene. spectrum: (3, H*K, W*K//2 + 1) complex64.
+    ground_truth: (H, W, 3) float32 (:func:`render_ground_truth`). oversample: K. fill_factor: of
+    the pixel aperture the ground truth used.
+    """
+
+    scene_cf: np.ndarray
+    spectrum: np.ndarray
+    ground_truth: np.ndarray
+    oversample: int
+    fill_factor: float
+
+
+def prepare_scene(scene: np.ndarray, design: DesignPoint) -> PreparedScene:
+    """The scene's spectrum and ground truth for ``design``'s sampling (K) and pixel aperture."""
     _check_design(design)
     scene_cf = _check_scene(scene, design.oversample)
-    return _ground_truth_from_spectrum(_scene_spectrum(scene_cf), design)
+    spectrum = _scene_spectrum(scene_cf)
+    return PreparedScene(scene_cf, spectrum, _ground_truth_from_spectrum(spectrum, design), design.oversample,
+                         float(design.fill_factor))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,21 +553,21 @@ def render_clean(
     max_rotation_deg: float = 0.0,
 ) -> CleanCapture:
     """Steps 1-3 of :func:`simulate_raw` (same parameters): the noise-free frames. Its design's
-    noise fields (snr_db, flux) are not used."""
+    noise fields (snr_db, flux) are not used. ``scene`` may also be a :class:`PreparedScene` of
+    this design's sampling and pixel aperture (cache it: optics changes then skip its transform)."""
     _check_design(design)
     frames = design.burst if frames is None else frames
     _check_int_range("frames", frames, *BURST_RANGE)
     _check_float_range("max_shift_px", max_shift_px, 0.0, MAX_SHIFT_PX, "pixels")
     _check_float_range("max_rotation_deg", max_rotation_deg, 0.0, MAX_ROTATION_DEG, "degrees")
     rng = _make_rng(rng)
-    scene_cf = _check_scene(scene, design.oversample)
+    prepared = _resolve_scene(scene, design)
+    scene_cf, spec0, ground_truth = prepared.scene_cf, prepared.spectrum, prepared.ground_truth
     sensor_otf = _resolve_otf(psf_pixel, design, scene_cf.shape[1:])
     pixel_shape = (scene_cf.shape[1] // design.oversample, scene_cf.shape[2] // design.oversample)
     cfa = cfa_pattern(design.cfa, pixel_shape)
     shifts_px, rotations_deg = _draw_motion(frames, max_shift_px, max_rotation_deg, rng)
 
-    spec0 = _scene_spectrum(scene_cf)
-    ground_truth = _ground_truth_from_spectrum(spec0, design)
     cleans = []
     for shift_px, angle_deg in zip(shifts_px, rotations_deg):
         spec = spec0 if angle_deg == 0 else _scene_spectrum(_rotate(scene_cf, angle_deg))
@@ -663,6 +687,16 @@ def _check_psf(psf, scene_shape: tuple[int, int]) -> np.ndarray:
             f"got {sums[worst]:.6g} for phase {worst[0]}, channel {CHANNELS[worst[1]]}"
         )
     return psf.astype(np.float32, copy=False)
+
+
+def _resolve_scene(scene, design: DesignPoint) -> PreparedScene:
+    if not isinstance(scene, PreparedScene):
+        return prepare_scene(scene, design)
+    expected = (design.oversample, float(design.fill_factor))
+    if (scene.oversample, scene.fill_factor) != expected:
+        raise ValueError(f"scene PreparedScene must match (oversample, fill_factor) = {expected}, got "
+                         f"{(scene.oversample, scene.fill_factor)}; rebuild it with prepare_scene for this design")
+    return scene
 
 
 def _resolve_otf(psf_pixel, design: DesignPoint, scene_shape: tuple[int, int]) -> SensorOTF:

@@ -122,7 +122,7 @@ def test_zernike_recomputes_optics_but_not_the_scene_and_changes_the_lens_readou
     app.sidebar.slider(key="z11").set_value(0.1).run()
     assert_clean(app)
     after = tokens(app)
-    assert after["scene"] == before["scene"]
+    assert after["scene"] == before["scene"] and after["scene spectrum"] == before["scene spectrum"]
     assert after["PSF"] != before["PSF"] and after["sensor OTF"] != before["sensor OTF"] and after["RAW"] != before["RAW"]
     assert after["clean RAW"] != before["clean RAW"]
     assert "Z11=0.1," in qp(app, "z")

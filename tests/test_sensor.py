@@ -15,6 +15,7 @@ from engine.sensor import (
     effective_snr_db,
     make_sensor_otf,
     noise_sigma_map,
+    prepare_scene,
     ocl_phase_map,
     render_clean,
     render_ground_truth,
@@ -271,6 +272,12 @@ def test_clean_frames_then_noise_equal_simulate_raw_at_any_snr():
         assert got.snr_db == expected.snr_db and got.design == noisy
     with pytest.raises(ValueError, match="except snr_db and flux"):
         add_capture_noise(clean, base.replace(cfa="quad"))
+    prepared = prepare_scene(scene, base)  # what the app caches per scene
+    again = render_clean(prepared, gaussian_psfs(), base.replace(f_number=2.5), rng=4, frames=3, max_rotation_deg=1.0)
+    np.testing.assert_array_equal(again.clean, clean.clean)  # psf_pixel given: F# unused here
+    np.testing.assert_array_equal(again.ground_truth, clean.ground_truth)
+    with pytest.raises(ValueError, match="rebuild it with prepare_scene"):
+        render_clean(prepared, gaussian_psfs(), base.replace(fill_factor=0.8), rng=4)
 
 
 # ---------------------------------------------------------------------------------------------
