@@ -32,8 +32,9 @@ Metrics
   0.1.0 sdist by ``assets/tools/convert_lpips_weights.py``; BSD, see
   ``assets/lpips_alex_v0.1.LICENSE.txt``), loaded with ``allow_pickle=False``. The network is
   written here in plain torch (no torchvision), built once per process and cached; inference runs
-  on the CPU in float32 under ``torch.no_grad()``. When ``img2`` is one image shared by a batch, its features are
-  computed once and remembered for the last two such references (keyed by a digest of the pixels).
+  on the CPU in float32 under ``torch.no_grad()``. When ``img2`` is one image shared by a batch,
+  its features are computed once and remembered for the last two such references (keyed by a
+  digest of the pixels).
 """
 
 from __future__ import annotations
