@@ -17,7 +17,7 @@ metrics            capture key + pipeline (+ Neural weights signature)    ``st.c
 
 So moving SNR redraws only the noise (the clean frames are cached) and recomputes what follows;
 moving a Zernike slider recomputes PSFs, OTF and RAW but not the scene. The sensor OTF (up to
-200 MB at 512 x 512 px) is a read-only operator, so it is a shared resource rather than copied
+50 MB at 512 x 512 px, oversample 2) is a read-only operator, so it is a shared resource rather than copied
 out of the data cache on every hit.
 
 Every stage returns a :class:`Stage`: the value plus a random ``token`` drawn when it was

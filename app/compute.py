@@ -95,7 +95,7 @@ class Run:
 
     @property
     def margin_px(self) -> int:
-        return simulate.margin_px(self.design, optics.DEFAULT_PSF_SIZE)
+        return simulate.margin_px(self.design, optics.psf_size(self.design))
 
     @property
     def scene_name(self) -> str:

@@ -23,6 +23,7 @@ from engine.design import (
     parse_zernike,
     presets,
 )
+from engine.optics import min_oversample
 from engine.sensor import effective_snr_db
 
 SCENE_LABELS = {
@@ -235,6 +236,9 @@ def sidebar() -> tuple[DesignPoint | None, str | None, ViewState, PreparedUpload
         st.button("Reset everything", on_click=_on_reset_all, key="reset_all")
 
     design, error = build_design(f_number)
+    if design is not None and design.oversample > int(ss.os):
+        sb.caption(f"PSF sampling raised to {design.oversample} samples per pixel for F/{design.f_number:g} at "
+                   f"{design.pitch_um:g} um (Nyquist at 400 nm); results do not depend on it.")
     view = current_view()
     return design, error, view, upload, upload_error
 
@@ -245,13 +249,15 @@ def build_design(f_number: float) -> tuple[DesignPoint | None, str | None]:
     try:
         extra = parse_zernike(ss.z_extra) if ss.z_extra.strip() else ()
         zernike = state.merge_zernike({j: ss[f"z{j}"] for j in SLIDER_TERMS}, extra)
-        return DesignPoint(
+        design = DesignPoint(
             pitch_um=round(float(ss.pitch), 4), f_number=round(float(f_number), 4),
             f_number_ref=round(float(ss.fref), 4), zernike=zernike,
             ocl=OCLOffsets(bool(ss.ocl), round(float(ss.tilt), 4), round(float(ss.coma), 4)),
             cfa=ss.cfa, snr_db=float(ss.snr), flux=ss.flux, oversample=int(ss.os),
             fill_factor=round(float(ss.fill), 4), burst=int(ss.burst),
-        ), None
+        )
+        # oversample is numerical (captures do not depend on it): raise it where the PSF needs it
+        return design.replace(oversample=max(design.oversample, min_oversample(design.pitch_um, design.f_number))), None
     except DesignError as err:
         if err.field_name == "f_number" and f_number < ss.fref:
             return None, state.f_number_hint(f_number, ss.fref)

@@ -106,7 +106,7 @@ def _cmd_psf(args: argparse.Namespace) -> None:
         "design": design.to_dict(),
         "design_hash": design.design_hash(),
         "dx_um": psfs.dx_um,
-        "size": args.size,
+        "size": psfs.psf_pixel.shape[-1],
         "wavefront_rms_waves_550nm": optics.wavefront_rms_waves(design, args.pupil_samples),
         "strehl_per_channel": dict(zip("RGB", strehl.mean(axis=0).round(4).tolist())),
         "strehl_per_phase_channel": strehl.round(4).tolist(),
@@ -121,7 +121,7 @@ def _cmd_psf(args: argparse.Namespace) -> None:
         print(json.dumps(summary, indent=2))
     else:
         print(
-            f"PSF {args.size}x{args.size} at {psfs.dx_um:.4f} um/sample, RMS wavefront "
+            f"PSF {psfs.psf_pixel.shape[-1]}x{psfs.psf_pixel.shape[-1]} at {psfs.dx_um:.4f} um/sample, RMS wavefront "
             f"{summary['wavefront_rms_waves_550nm']:.3f} waves, Strehl {summary['strehl_per_channel']}, "
             f"FWHM {summary['fwhm_um_per_channel']} um, {psfs.timings_s['total']:.3f} s"
             + (f" -> {args.out}" if args.out else "")
@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("psf", help="polychromatic OCL PSFs of a design")
     _add_design_options(p)
-    p.add_argument("--size", type=int, default=128, help="PSF window, samples (even, default 128)")
+    p.add_argument("--size", type=int, help="PSF window, samples (even; default 32 pixels x oversample)")
     p.add_argument("--pupil-samples", type=int, default=256, help="pupil samples across the reference aperture")
     p.add_argument("--mono-nm", type=float, help="single wavelength, nm, all channels equal (validation)")
     p.add_argument("--out", help="write the PSF set to this .npz")

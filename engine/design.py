@@ -79,7 +79,9 @@ class DesignPoint:
     pupil over which the wavefront is defined (F# >= f_number_ref). zernike: sorted
     ``((noll, waves_at_550nm), ...)``. ocl: on-chip-lens phase offsets. cfa: hex | quad | bayer.
     snr_db: shot-noise SNR at the reference signal level, dB. flux: hold | physical.
-    oversample: image-plane samples per pixel pitch. fill_factor: pixel aperture width / pitch.
+    oversample: image-plane samples per pixel pitch, a numerical setting (PSFs span a fixed window
+    of pixels, so once the PSF is Nyquist-sampled a capture does not depend on it; see
+    ``engine.optics.min_oversample``). fill_factor: pixel aperture width / pitch.
     burst: frames per capture.
     """
 
@@ -91,7 +93,7 @@ class DesignPoint:
     cfa: str = "hex"
     snr_db: float = 35.0
     flux: str = "hold"
-    oversample: int = 4
+    oversample: int = 2
     fill_factor: float = 1.0
     burst: int = 1
 
@@ -147,15 +149,17 @@ class DesignPoint:
         return _short_hash(self.to_dict())
 
     def imaging_hash(self) -> str:
-        """Short sha256 of what a Neural ISP is trained for: lens, OCL, CFA, pitch and sampling.
+        """Short sha256 of what a Neural ISP is trained for: lens, OCL, CFA, pitch, pixel aperture.
 
         Noise level, flux mode and burst length are left out: noise reaches the network as the
         per-pixel sigma map, so the same weights serve every SNR (within their training range).
+        The oversampling is left out too: it is numerical (the capture does not depend on it).
         """
-        return _short_hash({k: v for k, v in self.to_dict().items() if k not in NOISE_FIELDS})
+        return _short_hash({k: v for k, v in self.to_dict().items() if k not in NOISE_FIELDS + NUMERICAL_FIELDS})
 
 
 NOISE_FIELDS = ("snr_db", "flux", "burst")
+NUMERICAL_FIELDS = ("oversample",)
 
 
 def _short_hash(data: dict) -> str:

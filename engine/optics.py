@@ -32,7 +32,21 @@ from engine.zernike import wavefront_waves
 
 N_PHASES = 4
 DEFAULT_PUPIL_SAMPLES = 256
-DEFAULT_PSF_SIZE = 128
+PSF_WINDOW_PX = 32
+"""Side of the PSF window in pixels (``PSF_WINDOW_PX * oversample`` samples): fixed in pixels, so
+the simulated capture does not depend on the oversampling once the PSF is Nyquist-sampled."""
+
+
+def psf_size(design: DesignPoint) -> int:
+    """PSF grid side in samples for ``design``: the fixed window of PSF_WINDOW_PX pixels."""
+    return PSF_WINDOW_PX * design.oversample
+
+
+def min_oversample(pitch_um: float, f_number: float) -> int:
+    """Smallest oversample (samples per pixel) that Nyquist-samples the PSF at the shortest
+    wavelength: ``pitch_um / dx <= ...`` with ``dx = lambda_min F# / 2``."""
+    nyquist_dx_um = float(np.min(WAVELENGTHS_NM)) * 1e-3 * f_number / 2
+    return max(1, math.ceil(pitch_um / nyquist_dx_um))
 
 
 @dataclass(frozen=True)
@@ -167,15 +181,17 @@ def pixel_aperture(psf: np.ndarray, dx_um: float, width_um: float) -> np.ndarray
 def compute_psfs(
     design: DesignPoint,
     *,
-    size: int = DEFAULT_PSF_SIZE,
+    size: int | None = None,
     pupil_samples: int = DEFAULT_PUPIL_SAMPLES,
     mono_nm: float | None = None,
 ) -> PSFSet:
-    """The (4 OCL phases x 3 channels) PSFs of ``design`` on an S x S grid at ``design.dx_um``.
+    """The (4 OCL phases x 3 channels) PSFs of ``design`` on an S x S grid at ``design.dx_um``
+    (S = ``size``, default :func:`psf_size`).
 
     mono_nm: one wavelength (nm) for all channels instead of the 51-wavelength spectrum.
     """
     t0 = time.perf_counter()
+    size = psf_size(design) if size is None else size
     wavelengths = np.array([mono_nm], dtype=float) if mono_nm is not None else WAVELENGTHS_NM
     weights = np.ones((3, 1)) if mono_nm is not None else channel_weights(wavelengths)
     _check_sampling(design, size, pupil_samples, wavelengths)

@@ -231,7 +231,7 @@ class SensorOTF:
     placement, moves to the pixel centres) divided by (2K)^2.
     pairs: P (phase, colour) tuples, in the order of ``otf``.
     scene_shape: (H*K, W*K) scene samples. oversample: K, samples per pixel. cfa: layout name.
-    Memory: 8 * P * H*K * (W*K/2 + 1) bytes (12 OTFs at 512 x 512 px, K = 4: 201 MB).
+    Memory: 8 * P * H*K * (W*K/2 + 1) bytes (12 OTFs at 512 x 512 px: 50 MB at K = 2, 201 MB at K = 4).
     """
 
     otf: np.ndarray

@@ -46,8 +46,8 @@ class MTFResult:
 
 
 @lru_cache(maxsize=16)
-def psfs_for(design: DesignPoint, size: int = optics.DEFAULT_PSF_SIZE) -> optics.PSFSet:
-    """PSFs of a design, cached per process."""
+def psfs_for(design: DesignPoint, size: int | None = None) -> optics.PSFSet:
+    """PSFs of a design (S x S samples, default :func:`engine.optics.psf_size`), cached per process."""
     return optics.compute_psfs(design, size=size)
 
 

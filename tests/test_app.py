@@ -145,6 +145,16 @@ def test_f_number_and_pitch_recompute_what_they_should():
     assert after_p["scene"] != after_f["scene"] and after_p["PSF"] != after_f["PSF"]
 
 
+def test_a_fast_lens_on_big_pixels_gets_a_finer_psf_sampling_and_says_so():
+    app = start(tab="Lens")
+    app.sidebar.toggle(key="lock").set_value(False).run()
+    app.sidebar.slider(key="pitch").set_value(1.0).run()
+    app.sidebar.slider(key="fnum").set_value(1.5).run()
+    assert_clean(app)
+    assert any("PSF sampling raised to 4 samples per pixel" in c.value for c in app.sidebar.caption)
+    assert qp(app, "os") == "4" and app.sidebar.number_input(key="os").value == 2
+
+
 def test_url_state_round_trips():
     design = preset("0.55").replace(zernike=((4, 0.05), (11, -0.1), (14, 0.02)), cfa="bayer", snr_db=20.0, burst=2)
     view = state.ViewState(preset="0.55", lock=False, scene="siemens_star", size_px=128, tab="Sensor")

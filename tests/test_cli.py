@@ -24,12 +24,12 @@ def test_psf_writes_the_npz_contract(tmp_path):
         capture_output=True, text=True, check=True,
     )
     summary = json.loads(done.stdout)
-    assert set(summary["strehl_per_channel"]) == {"R", "G", "B"} and summary["dx_um"] == pytest.approx(0.0875)
+    assert set(summary["strehl_per_channel"]) == {"R", "G", "B"} and summary["dx_um"] == pytest.approx(0.175)
     data = np.load(out)
     assert data["psf_optical"].shape == data["psf_pixel"].shape == (4, 3, 64, 64)
     assert data["psf_optical"].dtype == np.float32
     np.testing.assert_allclose(data["psf_pixel"].sum(axis=(-1, -2)), 1.0, atol=1e-5)
-    assert float(data["dx_um"]) == pytest.approx(0.35 / 4)
+    assert float(data["dx_um"]) == pytest.approx(0.35 / 2)  # default oversample 2
     assert data["wavelengths_nm"].shape == (51,) and data["channel_weights"].shape == (3, 51)
 
 
