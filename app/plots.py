@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import plotly.graph_objects as go
@@ -281,6 +282,8 @@ def images_figure(images: dict[str, np.ndarray | None], messages: dict[str, str]
     }
     data = []
     blank = None
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:  # zlib releases the GIL: encode in parallel
+        uris = dict(zip(names, pool.map(lambda im: None if im is None else data_uri(im), images.values())))
     for i, name in enumerate(names):
         r, c = divmod(i, cols)
         suffix = "" if i == 0 else str(i + 1)
@@ -310,7 +313,7 @@ def images_figure(images: dict[str, np.ndarray | None], messages: dict[str, str]
                 "text": _wrap(text, 24), "x": left + width / 2, "y": top - height / 2, "xref": "paper", "yref": "paper",
                 "xanchor": "center", "yanchor": "middle", "showarrow": False, "font": {"size": 13, "color": "#555"}})
         else:
-            data.append({**trace, "source": data_uri(image), "dx": 1, "dy": 1, "hoverinfo": "x+y"})
+            data.append({**trace, "source": uris[name], "dx": 1, "dy": 1, "hoverinfo": "x+y"})
     return go.Figure({"data": data, "layout": layout})
 
 
