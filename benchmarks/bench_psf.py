@@ -1,7 +1,7 @@
 """Time one design's full PSF set against prysm's matrix DFT in the same process.
 
 Workload (issue 3): 51 wavelengths x 4 OCL phases, N = 256 pupil samples across the reference
-aperture, 128 x 128 output at pitch/4, three channel sums. prysm (``focus_fixed_sampling``, method
+aperture, the default window (32 pixels: 64 x 64 samples at pitch/2), three channel sums. prysm (``focus_fixed_sampling``, method
 'mdft') propagates the same complex pupil fields; both PSF sets are compared after normalisation.
 
 Run: ``.venv/bin/python benchmarks/bench_psf.py [--preset 0.35] [--repeats 5]``
@@ -23,11 +23,12 @@ from engine import optics
 from engine.design import preset
 from engine.spectra import REFERENCE_WAVELENGTH_NM, WAVELENGTHS_NM, channel_weights
 
-SIZE, PUPIL_SAMPLES = 128, 256
+PUPIL_SAMPLES = 256
 EFL_MM = 5.0  # arbitrary: the focal length drops out of the PSF on a micrometre grid
 
 
 def prysm_psf_set(design) -> np.ndarray:
+    size = optics.psf_size(design)
     """(4, 3, S, S) channel PSFs computed with prysm from full-grid complex pupils."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -38,12 +39,12 @@ def prysm_psf_set(design) -> np.ndarray:
     wavefronts = optics.phase_wavefronts(design, u)
     pupil_dx_mm = EFL_MM / design.f_number_ref / PUPIL_SAMPLES
     weights = channel_weights()
-    out = np.empty((4, 3, SIZE, SIZE))
+    out = np.empty((4, 3, size, size))
     for p in range(4):
-        intensity = np.empty((WAVELENGTHS_NM.size, SIZE, SIZE))
+        intensity = np.empty((WAVELENGTHS_NM.size, size, size))
         for w, lam in enumerate(WAVELENGTHS_NM):
             field = inside * np.exp(2j * np.pi * wavefronts[p] * REFERENCE_WAVELENGTH_NM / lam)
-            e = focus_fixed_sampling(field, pupil_dx_mm, EFL_MM, lam * 1e-3, design.dx_um, SIZE, method="mdft")
+            e = focus_fixed_sampling(field, pupil_dx_mm, EFL_MM, lam * 1e-3, design.dx_um, size, method="mdft")
             i = np.abs(e) ** 2
             intensity[w] = i / i.sum()
         out[p] = np.tensordot(weights, intensity, axes=1)
@@ -59,7 +60,7 @@ def main() -> None:
     print(f"{'design':>8} {'pupil px':>9} {'smallpix s':>11} {'prysm s':>9} {'speed-up':>9} {'max diff/peak':>14}")
     for name in [args.preset] if args.preset else ["0.75", "0.35"]:
         design = preset(name)
-        ours_s, ours = best_time(lambda: optics.compute_psfs(design, size=SIZE, pupil_samples=PUPIL_SAMPLES), args.repeats)
+        ours_s, ours = best_time(lambda: optics.compute_psfs(design, pupil_samples=PUPIL_SAMPLES), args.repeats)
         prysm_s, theirs = best_time(lambda: prysm_psf_set(design), max(2, args.repeats // 2))
         diff = np.abs(ours.psf_optical - theirs).max() / theirs.max()
         cropped = optics.pupil_coordinates(PUPIL_SAMPLES, design.pupil_fraction).size

@@ -1,8 +1,8 @@
 """Time a 512 x 512 hex RAW with OCL against a direct spatial-convolution baseline in the same process.
 
-Workload (issue 4): preset 0.35 (hex CFA, K = 4, so a 2048 x 2048 x 3 scene at 0.0875 um), 4 OCL
-phases x 3 channels of S = 128 PSFs (elliptical Gaussians 3-6 samples wide, each phase shifted
-toward its sub-pixel as OCL tilt would), a cached scene and cached OTFs (``make_sensor_otf``).
+Workload (issue 4): preset 0.35 (hex CFA, default K = 2, so a 1024 x 1024 x 3 scene at 0.175 um),
+4 OCL phases x 3 channels of S = 64 PSFs, the default 32-pixel window (elliptical Gaussians 3-6
+samples wide, each phase shifted toward its sub-pixel as OCL tilt would), a cached scene and cached OTFs (``make_sensor_otf``).
 Timed: ``simulate_raw`` (scene FFT, 12 folded products, ground truth, Gaussian noise).
 Baseline: per (phase, channel) ``scipy.signal.fftconvolve`` of the periodically padded scene with
 the PSF (scipy.fft on all cores), then sampling at the pixel centres. The centres lie half a
@@ -25,10 +25,11 @@ import scipy.signal
 
 from timing import best_time
 
+from engine import optics
 from engine.design import preset
 from engine.sensor import cfa_pattern, make_sensor_otf, ocl_phase_map, simulate_raw
 
-PSF_SIZE = 128
+PSF_SIZE = optics.PSF_WINDOW_PX * preset("0.35").oversample
 
 
 def gaussian_psfs(size: int, offset_samples: float) -> np.ndarray:

