@@ -175,13 +175,15 @@ def table3(
     extent_um: float,
     seed: int = 0,
     progress=None,
+    paper_key: str = "table3_perceptual_35dB",
 ) -> tuple[list[dict], list[dict]]:
     """Table 3 (MS-SSIM, LPIPS vs ground truth, and PSNR) on ``images``: (summary rows, per-image rows).
 
     Each photo covers the same ``extent_um`` square on the sensor for every design (its source pixel
-    is 0.35 um, or larger where the photo would not cover the view).
+    is 0.35 um, or larger where the photo would not cover the view). paper_key: the paper table
+    the rows are set beside (Table 5 uses the same metrics).
     """
-    paper = paper_rows("table3_perceptual_35dB")
+    paper = paper_rows(paper_key)
     chain = color.color_chain()
     per_image, summary = [], []
     total = len(designs) * len(images)
@@ -201,7 +203,8 @@ def table3(
                                   "pipeline": pipeline, "image": str(path), "size_px": size_px, **values})
             if progress:
                 progress(i * len(images) + j + 1, total)
-        row = {"pitch_um": design.pitch_um, "f_number": design.f_number, "images": len(images), "size_px": size_px}
+        row = {"pitch_um": design.pitch_um, "f_number": design.f_number, "snr_db": round(sensor.effective_snr_db(design), 2),
+               "images": len(images), "size_px": size_px}
         ref = paper.get(design.pitch_um, {})
         for pipeline in pipelines:
             mine = [r for r in per_image if r["design"] == name and r["pipeline"] == pipeline]
@@ -213,6 +216,23 @@ def table3(
                     row[f"{metric}_{pipeline}_ratio"] = round(row[f"{metric}_{pipeline}"] / theirs, 3)
         summary.append(row)
     return summary, per_image
+
+
+FIXED_APERTURE_F_NUMBER = 2.6
+STUDY_TABLES = (2, 3, 5)
+"""Tables the study reproduces: 2 (MTF50), 3 (perceptual metrics), 5 (Table 3's metrics with the
+aperture fixed at F/2.6 and physical flux). Tables 4 (multi-frame Neural ISP) and 6 are not."""
+
+
+def study_designs(table: int) -> dict[str, DesignPoint]:
+    """The five designs of a table, by Table 1 name: the presets (Tables 2, 3), or for Table 5 the
+    presets' pitches at F/2.6 with physical flux (per-pixel SNR falls as the same light spreads over
+    smaller pixels: 35 dB at 0.55 um, the F/2.6 preset; the paper's ablation, section 4.3)."""
+    from engine.design import presets
+
+    if table != 5:
+        return presets()
+    return {name: d.replace(f_number=FIXED_APERTURE_F_NUMBER, flux="physical") for name, d in presets().items()}
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -238,12 +258,15 @@ def user_images(folder: str) -> list:
 
 def run_study(table: int, *, quick: bool = False, images_dir: str | None = None, out_dir: str | None = None,
               progress_factory=None) -> dict:
-    """Table 2 or 3 for the five Table 1 designs, beside the paper; writes CSV + figures to ``out_dir``."""
+    """Table 2, 3 or 5 (STUDY_TABLES) for its five designs, beside the paper; writes CSV + figures
+    to ``out_dir``."""
     from engine import figures
-    from engine.design import presets
 
+    if table not in STUDY_TABLES:
+        raise ValueError(f"table must be one of {', '.join(map(str, STUDY_TABLES))} (tables 4 and 6 are not "
+                         f"implemented), got {table}")
     settings = STUDY_SETTINGS["quick" if quick else "full"]
-    designs = presets()
+    designs = study_designs(table)
     from engine.isp.neural.registry import lookup
 
     missing_neural = [n for n, d in designs.items() if lookup(d) is None]
@@ -267,7 +290,9 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
                 images, source = scenes.photo_set("test"), "held-out test split (assets/photo_sets.json)"
             if settings["max_images"]:
                 images = images[: settings["max_images"]]
-            rows, per_image = table3(designs, pipelines, images, extent_um=settings["extent_um"], progress=update)
+            paper_key = "table5_fixed_aperture_F2p6" if table == 5 else "table3_perceptual_35dB"
+            rows, per_image = table3(designs, pipelines, images, extent_um=settings["extent_um"], progress=update,
+                                     paper_key=paper_key)
             report.update(settings={"extent_um": settings["extent_um"], "images": len(images), "source": source},
                           rows=rows)
             figs = {"perceptual_vs_pitch": figures.perceptual_figure(rows, pipelines)}

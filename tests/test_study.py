@@ -121,5 +121,17 @@ def test_study_table3_quick_on_a_user_folder_writes_per_image_rows(tmp_path, cap
 def test_study_refuses_an_empty_image_folder_and_unknown_tables(tmp_path, capsys):
     assert main(["study", "--table", "3", "--images", str(tmp_path)]) == 2
     assert "no PNG/JPEG/TIFF files" in capsys.readouterr().err
-    assert main(["study", "--table", "7"]) == 2
-    assert "--table must be 2 or 3" in capsys.readouterr().err
+    for table in ("4", "7"):
+        assert main(["study", "--table", table]) == 2
+        assert "--table must be 2, 3 or 5" in capsys.readouterr().err
+
+
+def test_study_table5_fixes_the_aperture_and_lets_per_pixel_snr_fall_with_pitch(tmp_path, capsys):
+    assert main(["study", "--table", "5", "--quick", "--json", "--out", str(tmp_path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {r["pitch_um"]: r for r in report["rows"]}
+    assert {r["f_number"] for r in rows.values()} == {2.6}
+    assert rows[0.55]["snr_db"] == pytest.approx(35.0, abs=0.05) and rows[0.35]["snr_db"] < 32 < 37 < rows[0.75]["snr_db"]
+    assert rows[0.35]["lpips_traditional_paper"] == 0.374  # beside the paper's Table 5, not Table 3
+    assert "neural" not in report["pipelines"] and "no weights" in report["notes"][0]
+    assert (tmp_path / "table5.csv").exists()
