@@ -140,8 +140,8 @@ def psnr(img1, img2, *, data_range: float = 1.0) -> float | np.ndarray:
     ``img1``, ``img2``: float arrays (H, W, 3) or (N, H, W, 3) in ``[0, data_range]``.
     """
     a1, a2, batched = _check_pair(img1, img2, data_range=data_range, min_size=1, metric="psnr")
-    diff = a1.astype(np.float64) - _broadcast(a1, a2).astype(np.float64)
-    mse = np.mean(diff * diff, axis=(1, 2, 3))
+    diff = np.subtract(a1, a2, dtype=np.float32 if a1.dtype == a2.dtype == np.float32 else np.float64)
+    mse = np.mean(np.square(diff), axis=(1, 2, 3), dtype=np.float64)  # float64 accumulation
     with np.errstate(divide="ignore"):
         values = 10.0 * np.log10(float(data_range) ** 2 / mse)
     return _out(values, batched)
