@@ -35,12 +35,14 @@ from app.compute import Run  # noqa: E402
 from app.views import devices, export, images, lens, mtf, sensor, sweep  # noqa: E402
 from engine.design import DesignError  # noqa: E402
 from engine.isp import PipelineUnavailable  # noqa: E402
+from engine.parallel import keep_freed_memory_in_heap  # noqa: E402
 from engine.scenes import SceneError  # noqa: E402
 
 LOG = logging.getLogger("smallpix.app")
 VIEWS = {"Lens": lens.render, "Sensor": sensor.render, "Images": images.render, "MTF": mtf.render,
          "Sweep": sweep.render, "Devices": devices.render, "Export": export.render}
 EXPECTED_ERRORS = (DesignError, SceneError, PipelineUnavailable, FileNotFoundError, ValueError)
+keep_freed_memory_in_heap()  # large activations stop page-faulting in on every rerun (engine/parallel.py)
 
 
 def show_view(name: str, run: Run) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.design import DEFAULT_PRESET, DesignError, DesignPoint, OCLOffsets, parse_zernike, preset, presets
+from engine.parallel import keep_freed_memory_in_heap
 
 # DesignPoint field -> the CLI option that sets it, for error messages.
 FIELD_OPTIONS = {
@@ -354,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory_in_heap()
     try:
         args = build_parser().parse_args(argv)
         args.run(args)

@@ -62,3 +62,11 @@ def test_bad_options_exit_2_with_one_line(argv, message, capsys):
 def test_bench_refuses_unknown_names(capsys):
     assert main(["bench", "--only", "psf,gpu"]) == 2
     assert "--only must list names from psf, raw, neural, app, got gpu" in capsys.readouterr().err
+
+
+def test_allocator_settings_apply_on_glibc():
+    import platform
+
+    from engine.parallel import keep_freed_memory_in_heap
+
+    assert keep_freed_memory_in_heap() is (platform.libc_ver()[0] == "glibc")
