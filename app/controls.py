@@ -238,7 +238,7 @@ def sidebar() -> tuple[DesignPoint | None, str | None, ViewState, PreparedUpload
     design, error = build_design(f_number)
     if design is not None and design.oversample > int(ss.os):
         sb.caption(f"PSF sampling raised to {design.oversample} samples per pixel for F/{design.f_number:g} at "
-                   f"{design.pitch_um:g} um (Nyquist at 400 nm); results do not depend on it.")
+                   f"{design.pitch_um:g} um (PSF Nyquist at 420 nm); results do not depend on it.")
     view = current_view()
     return design, error, view, upload, upload_error
 

@@ -32,7 +32,7 @@ def test_captures_do_not_depend_on_the_oversampling():
     assert coarse.mtf50_h_cyc_per_mm == pytest.approx(fine.mtf50_h_cyc_per_mm, rel=2e-3)
     assert design.imaging_hash() == design.replace(oversample=4).imaging_hash()
     assert design.design_hash() != design.replace(oversample=4).design_hash()
-    assert min_oversample(1.2, 1.4) == 5  # 400 nm Nyquist at F/1.4: dx <= 0.28 um
+    assert min_oversample(1.2, 1.4) == 5  # 420 nm Nyquist at F/1.4: dx <= 0.294 um
 
 
 def test_grating_frequencies_are_whole_cycles_below_nyquist():
