@@ -3,7 +3,8 @@
 The wavefront is described the way a lens designer reads it, as Seidel-like power terms over the
 reference pupil (F/1.4, rho = 1 at its rim, peak amplitudes in waves at 550 nm, paraxial focus):
 
-    W = S1 rho^4 + S2 rho^6 + S3 rho^8                 spherical, primary to tertiary
+    W = D rho^2                                         focus setting (D < 0 balances spherical)
+      + S1 rho^4 + S2 rho^6 + S3 rho^8                 spherical, primary to tertiary
       + (A rho^2 + A2 rho^4) cos 2(theta - A_angle)     astigmatism, primary and secondary (A_angle rad)
       + (C rho^3 + C2 rho^5) cos(theta - 1.0)           coma (decentred folded optics)
       + T rho^3 cos 3(theta - 0.2)                      trefoil (mount stress)
@@ -22,7 +23,7 @@ import numpy as np
 
 from engine.zernike import NOLL_MAX, zernike_noll
 
-SEIDEL_WAVES = {"S1": 0.55, "S2": 0.25, "S3": 0.10, "A": 0.10, "A2": 0.08, "A_angle": 0.3, "C": 0.10, "C2": 0.06, "T": 0.08}
+SEIDEL_WAVES = {"D": 0.0, "S1": 0.55, "S2": 0.25, "S3": 0.10, "A": 0.10, "A2": 0.08, "A_angle": 0.3, "C": 0.10, "C2": 0.06, "T": 0.08}
 OCL_WAVES = {"tilt_waves": 0.02, "coma_waves": 0.03}
 
 
@@ -31,7 +32,8 @@ def seidel_wavefront(rho: np.ndarray, theta: np.ndarray, p: dict[str, float]) ->
     astig = np.cos(2 * (theta - p["A_angle"]))
     coma = np.cos(theta - 1.0)
     return (
-        p["S1"] * rho**4 + p["S2"] * rho**6 + p["S3"] * rho**8
+        p.get("D", 0.0) * rho**2
+        + p["S1"] * rho**4 + p["S2"] * rho**6 + p["S3"] * rho**8
         + (p["A"] * rho**2 + p["A2"] * rho**4) * astig
         + (p["C"] * rho**3 + p["C2"] * rho**5) * coma
         + p["T"] * rho**3 * np.cos(3 * (theta - 0.2))
