@@ -211,6 +211,17 @@ def test_shipped_weights_match_the_presets():
         assert net.folded
 
 
+def test_every_table5_design_has_weights():
+    """Table 5 (fixed F/2.6, physical flux) fills its Neural ISP column only when all five do."""
+    from engine.study import study_designs
+
+    for name, design in study_designs(5).items():
+        entry = registry.lookup(design)
+        assert entry is not None, f"Table 5 design {name} at F/2.6 has no weights"
+        assert entry["design"]["f_number"] == 2.6
+        assert registry.sha256_of(registry.PRETRAINED_DIR / entry["file"]) == entry["sha256"]
+
+
 def test_weights_serve_every_snr_of_their_design_and_flag_out_of_range_noise():
     from engine.design import preset
     from engine.isp.neural import registry
