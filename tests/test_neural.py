@@ -246,3 +246,32 @@ def test_shipped_weights_beat_the_traditional_isp_on_a_photo_never_trained_on():
     reference = color.camera_to_display(capture.ground_truth)
     scores = {p: perceptual.psnr(run_pipeline(p, capture), reference) for p in ("traditional", "neural")}
     assert scores["neural"] > scores["traditional"] + 2.0, scores
+
+
+def test_manifest_updates_from_two_processes_lose_nothing(tmp_path):
+    """Training runs side by side export into one folder: each read-modify-write holds a file lock
+    (without it, this interleaving loses entries)."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from engine.isp.neural import registry\n"
+        "tag, folder = sys.argv[1], Path(sys.argv[2])\n"
+        "(folder / f'ready_{tag}').touch()\n"
+        "while not (folder / 'go').exists(): time.sleep(0.001)\n"
+        "def add(m, i):\n"
+        "    time.sleep(0.002)  # widen the read-modify-write window\n"
+        "    m['weights'].append({'design_hash': f'{tag}{i}', 'design': {'pitch_um': 0.5}})\n"
+        "for i in range(25):\n"
+        "    registry.update_manifest(lambda m, i=i: add(m, i), folder)\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, tag, str(tmp_path)]) for tag in ("a", "b")]
+    while not all((tmp_path / f"ready_{tag}").exists() for tag in "ab"):
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    hashes = {e["design_hash"] for e in registry.read_manifest(tmp_path)["weights"]}
+    assert hashes == {f"{tag}{i}" for tag in "ab" for i in range(25)}

@@ -14,12 +14,18 @@ sigma map. :func:`training_note` says when the SNR is outside the range the weig
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 from pathlib import Path
 
 import torch
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the in-process lock only
+    fcntl = None
 
 from engine.design import DesignPoint
 from engine.isp.neural import model as M
@@ -48,6 +54,30 @@ def read_manifest(directory: str | Path = PRETRAINED_DIR) -> dict:
     if not path.exists():
         return {"version": MANIFEST_VERSION, "weights": []}
     return json.loads(path.read_text())
+
+
+@contextlib.contextmanager
+def _manifest_lock(directory: Path):
+    """Exclusive lock on ``directory``'s manifest across threads and processes (training runs side
+    by side export into the same folder): fcntl lock on ``.manifest.lock`` where available."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with _LOCK, open(directory / ".manifest.lock", "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def update_manifest(change, directory: str | Path = PRETRAINED_DIR) -> dict:
+    """Read the manifest, apply ``change(manifest)`` (in place) and write it back, under the lock."""
+    with _manifest_lock(Path(directory)):
+        manifest = read_manifest(directory)
+        change(manifest)
+        write_manifest(manifest, directory)
+    return manifest
 
 
 def write_manifest(manifest: dict, directory: str | Path = PRETRAINED_DIR) -> Path:
@@ -158,10 +188,11 @@ def export_weights(net: M.NeuralISP, design: DesignPoint, out: str | Path, *, st
         "params": M.param_count(folded), "gmac_per_mp": round(M.macs_per_megapixel(net.config) / 1e9, 2),
         "receptive_field_px": M.receptive_field_px(net.config),
     }
-    with _LOCK:
-        manifest = read_manifest(out.parent)
+    def add_entry(manifest: dict) -> None:
         manifest["version"] = MANIFEST_VERSION
         manifest["weights"] = [e for e in manifest["weights"] if e["design_hash"] != entry["design_hash"]] + [entry]
-        write_manifest(manifest, out.parent)
+
+    update_manifest(add_entry, out.parent)
+    with _LOCK:
         _MODELS.clear()
     return entry
