@@ -29,6 +29,7 @@ Cached functions are pure: everything they depend on is in their arguments.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -40,7 +41,7 @@ import numpy as np
 import streamlit as st
 
 from engine import optics, scenes, sensor, simulate
-from engine.design import DesignPoint
+from engine.design import NOISE_FIELDS, DesignPoint
 from engine.isp import PipelineUnavailable, color, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,9 +79,15 @@ def canonical(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
+def at_defaults(design: DesignPoint, *names: str) -> DesignPoint:
+    """``design`` with the fields ``names`` at DesignPoint's defaults (a key without them)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(DesignPoint)}
+    return design.replace(**{name: defaults[name] for name in names})
+
+
 def optics_key(design: DesignPoint) -> str:
     """The design with every non-optical field at its default: the PSFs' cache key."""
-    return canonical(design.replace(cfa="hex", snr_db=35.0, flux="hold", burst=1).to_dict())
+    return canonical(at_defaults(design, "cfa", *NOISE_FIELDS).to_dict())
 
 
 def reference_key(design: DesignPoint) -> str:
@@ -173,7 +180,7 @@ def otf_stage(optics_json: str, cfa: str, scene_shape: tuple[int, int]) -> Stage
 def clean_key(capture_json: str) -> str:
     """The capture key with the noise fields (SNR, flux) at their defaults: the clean RAW's key."""
     key = json.loads(capture_json)
-    key["design"] = DesignPoint.from_dict(key["design"]).replace(snr_db=35.0, flux="hold").to_dict()
+    key["design"] = at_defaults(DesignPoint.from_dict(key["design"]), "snr_db", "flux").to_dict()
     return canonical(key)
 
 
@@ -242,10 +249,10 @@ def metrics_stage(capture_json: str, pipelines: tuple[str, ...], neural_version:
     def measure(images: np.ndarray, reference: np.ndarray) -> dict:
         small = min(reference.shape[:2]) < perceptual.MS_SSIM_MIN_SIZE
         psnr = perceptual.psnr(images, reference)
-        msssim = [None] * len(images) if small else perceptual.ms_ssim(images, reference)
+        msssim = None if small else perceptual.ms_ssim(images, reference)
         lpips = perceptual.lpips_alex(images, reference)
-        return {p: {"psnr_db": float(psnr[i]), "msssim": None if small else float(msssim[i]), "lpips": float(lpips[i])}
-                for i, p in enumerate(pipelines)}
+        return {p: {"psnr_db": float(psnr[i]), "msssim": None if msssim is None else float(msssim[i]),
+                    "lpips": float(lpips[i])} for i, p in enumerate(pipelines)}
 
     return _timed(measure, np.stack([out.value for out in outputs]), ref.value, deps=deps)
 

@@ -42,11 +42,15 @@ def psf_size(design: DesignPoint) -> int:
     return PSF_WINDOW_PX * design.oversample
 
 
-def min_oversample(pitch_um: float, f_number: float) -> int:
-    """Smallest oversample (samples per pixel) that Nyquist-samples the PSF at the shortest
-    wavelength: ``pitch_um / dx <= ...`` with ``dx = lambda_min F# / 2``."""
-    nyquist_dx_um = float(np.min(WAVELENGTHS_NM)) * 1e-3 * f_number / 2
-    return max(1, math.ceil(pitch_um / nyquist_dx_um))
+def nyquist_dx_um(f_number: float, wavelengths_nm: np.ndarray = WAVELENGTHS_NM) -> float:
+    """Coarsest image-plane sampling that Nyquist-samples the PSF: ``lambda_min F# / 2``, um."""
+    return float(np.min(wavelengths_nm)) * 1e-3 * f_number / 2
+
+
+def min_oversample(pitch_um: float, f_number: float, wavelengths_nm: np.ndarray = WAVELENGTHS_NM) -> int:
+    """Smallest oversample (samples per pixel) whose ``dx = pitch / oversample`` is at most
+    :func:`nyquist_dx_um`."""
+    return max(1, math.ceil(pitch_um / nyquist_dx_um(f_number, wavelengths_nm)))
 
 
 @dataclass(frozen=True)
@@ -232,11 +236,12 @@ def _check_sampling(design: DesignPoint, size: int, pupil_samples: int, waveleng
             f"PSF window {window_um:.1f} um exceeds the {period_um:.1f} um period of a {pupil_samples}-sample pupil;"
             f" raise pupil_samples to >= {math.ceil(window_um / (lam_min_um * design.f_number_ref))} or lower size"
         )
-    nyquist_dx = lam_min_um * design.f_number / 2
+    nyquist_dx = nyquist_dx_um(design.f_number, wavelengths_nm)
     if design.dx_um > nyquist_dx:
         raise ValueError(
             f"oversample {design.oversample} gives dx {design.dx_um:.3f} um, coarser than the optical Nyquist"
-            f" {nyquist_dx:.3f} um at F/{design.f_number:g}; use oversample >= {math.ceil(design.pitch_um / nyquist_dx)}"
+            f" {nyquist_dx:.3f} um at F/{design.f_number:g}; use oversample >="
+            f" {min_oversample(design.pitch_um, design.f_number, wavelengths_nm)}"
         )
 
 

@@ -7,6 +7,7 @@ once (e.g. two Streamlit sessions); serialising the kernels costs nothing on 2 c
 
 import ctypes
 import ctypes.util
+import functools
 import threading
 
 PARALLEL_LOCK = threading.Lock()
@@ -20,9 +21,10 @@ activation of the Neural ISP, LPIPS or MS-SSIM at 512 x 512 px page-faults in ag
 unchanged)."""
 
 
+@functools.cache
 def keep_freed_memory_in_heap() -> bool:
-    """Apply ALLOCATOR_SETTINGS_MB through glibc's ``mallopt``; False (and nothing changed) where
-    the C library is not glibc."""
+    """Apply ALLOCATOR_SETTINGS_MB through glibc's ``mallopt`` (once per process: the app's script
+    calls it on every rerun); False (and nothing changed) where the C library is not glibc."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
