@@ -378,14 +378,26 @@ def dead_leaves(dx_um: float, shape: tuple[int, int], *, rng: np.random.Generato
 # --- resampling (photos, text) --------------------------------------------------------------------
 
 
-def _area_weights(centres: np.ndarray, half_width: float, n_src: int, *, periodic: bool):
-    """Sparse (len(centres), n_src) weights: output m = mean over [c_m - hw, c_m + hw] of the source,
-    each source sample k a uniform cell [k - 1/2, k + 1/2] (all in source-sample units). So the
-    output is the exact area mean of the source pixels it overlaps. Edges: clamped or periodic."""
-    taps = math.ceil(2.0 * half_width) + 2
-    k = np.floor(centres - half_width - 0.5).astype(np.int64)[:, None] + np.arange(taps + 1)
-    c = centres[:, None]
-    overlap = np.clip(np.minimum(c + half_width, k + 0.5) - np.maximum(c - half_width, k - 0.5), 0.0, None)
+def _tent_integral(t: np.ndarray) -> np.ndarray:
+    """Integral of the unit tent max(0, 1 - |u|) from -inf to t."""
+    t = np.clip(t, -1.0, 1.0)
+    return np.where(t < 0, 0.5 * (t + 1.0) ** 2, 1.0 - 0.5 * (1.0 - t) ** 2)
+
+
+def _area_weights(centres: np.ndarray, half_width: float, n_src: int, *, periodic: bool, cell: str = "box"):
+    """Sparse (len(centres), n_src) weights: output m = mean over [c_m - hw, c_m + hw] of the source
+    (all in source-sample units) reconstructed from its samples as a continuous function, either
+    ``cell="box"`` (sample k a uniform cell [k - 1/2, k + 1/2]: exact area means of the pixels) or
+    ``"tent"`` (linear interpolation between sample centres: the tent of half-width 1 at k).
+    Both reconstructions sum to one everywhere, so means are preserved. Edges: clamped or periodic."""
+    reach = 0.5 if cell == "box" else 1.0
+    taps = math.ceil(2.0 * half_width + 2.0 * reach) + 1
+    k = np.floor(centres - half_width - reach).astype(np.int64)[:, None] + np.arange(taps + 1)
+    lo, hi = centres[:, None] - half_width - k, centres[:, None] + half_width - k
+    if cell == "box":
+        overlap = np.clip(np.minimum(hi, 0.5) - np.maximum(lo, -0.5), 0.0, None)
+    else:
+        overlap = _tent_integral(hi) - _tent_integral(lo)
     k = np.mod(k, n_src) if periodic else np.clip(k, 0, n_src - 1)
     rows = np.repeat(np.arange(centres.size), taps + 1)
     weights = (overlap / (2.0 * half_width)).ravel().astype(np.float32)
@@ -393,12 +405,13 @@ def _area_weights(centres: np.ndarray, half_width: float, n_src: int, *, periodi
 
 
 def _resample(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, half_width: float, *,
-              periodic: bool = False) -> np.ndarray:
+              periodic: bool = False, cell: str = "box") -> np.ndarray:
     """Area means of ``image`` (Hs, Ws, C) over squares of half-width ``half_width`` source pixels
-    centred at the given (fractional) rows and columns (see _area_weights)."""
+    centred at the given (fractional) rows and columns, the source reconstructed with ``cell``
+    (see _area_weights)."""
     hs, ws, c = image.shape
-    ay = _area_weights(rows, half_width, hs, periodic=periodic)
-    ax = _area_weights(cols, half_width, ws, periodic=periodic)
+    ay = _area_weights(rows, half_width, hs, periodic=periodic, cell=cell)
+    ax = _area_weights(cols, half_width, ws, periodic=periodic, cell=cell)
     tmp = (ay @ image.reshape(hs, ws * c)).reshape(rows.size, ws, c)
     out = ax @ tmp.transpose(1, 0, 2).reshape(ws, rows.size * c)
     return out.reshape(cols.size, rows.size, c).transpose(1, 0, 2)
@@ -554,9 +567,10 @@ def photo(path: str | Path, dx_um: float, shape: tuple[int, int], *,
     photo's centre at the scene origin; the view is centred ``offset_um = (x, y)`` micrometres from it
     (x right, y down) and must lie inside the photo.
 
-    Decoded by :func:`load_linear_srgb`; each sample is the exact area mean of the source pixels it
-    overlaps (each pixel a uniform square: a finer dx_um than source_pixel_um shows the pixels as
-    squares), then converted with ``spectra.linear_srgb_to_camera``.
+    Decoded by :func:`load_linear_srgb`; the scene between pixel centres is the linear interpolation
+    of the pixels, and each sample is its exact area mean (so a photo magnified beyond its pixels is
+    smooth, not a mosaic of squares, and any dx_um renders the same object), then converted with
+    ``spectra.linear_srgb_to_camera``.
     """
     dx_um, h, w = _check_grid(dx_um, shape)
     source_pixel = _check_real("source_pixel_um", source_pixel_um, 0.001, 1e3, "um")
@@ -579,7 +593,7 @@ def photo(path: str | Path, dx_um: float, shape: tuple[int, int], *,
     y, x = _axes_um(dx_um, h, w)
     rows = (y + oy) / source_pixel + (hs - 1) / 2
     cols = (x + ox) / source_pixel + (ws - 1) / 2
-    resampled = _resample(linear, rows, cols, dx_um / (2 * source_pixel))
+    resampled = _resample(linear, rows, cols, dx_um / (2 * source_pixel), cell="tent")
     return spectra.linear_srgb_to_camera(resampled, ILLUMINANT)
 
 

@@ -201,15 +201,29 @@ def test_photo_is_camera_rgb_at_physical_size(tmp_path):
     rng = np.random.default_rng(0)
     path = _save(tmp_path, "noise.png", rng.integers(0, 256, (60, 80, 3), dtype=np.uint8))
     linear = scenes.load_linear_srgb(path)
-    # one sample per source pixel, the whole photo: the pixels themselves, through the camera matrix
+    # one sample per source pixel, the whole photo: the area mean over each pixel of the linear
+    # interpolation between pixel centres is the [1, 6, 1] / 8 average along each axis (edges clamped)
     img = scenes.render_scene(str(path), 0.5, (60, 80), source_pixel_um=0.5)
-    np.testing.assert_allclose(img, spectra.linear_srgb_to_camera(linear), atol=1e-5)
-    # 2 x 2 samples per source pixel box-average back to the pixel; 2 x 2 pixels per sample average them
+    padded = np.pad(linear, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows = (padded[:-2] + 6 * padded[1:-1] + padded[2:]) / 8
+    expected = (rows[:, :-2] + 6 * rows[:, 1:-1] + rows[:, 2:]) / 8
+    np.testing.assert_allclose(img, spectra.linear_srgb_to_camera(expected), atol=1e-5)
+    # one continuous object: 2 x 2 samples per source pixel box-average back; so do 2 x 2 pixels per sample
     fine = scenes.render_scene(str(path), 0.25, (120, 160), source_pixel_um=0.5)
     np.testing.assert_allclose(_box_down2(fine), img, atol=1e-5)
     coarse = scenes.render_scene(str(path), 1.0, (30, 40), source_pixel_um=0.5)
     np.testing.assert_allclose(coarse, _box_down2(img), atol=1e-5)
     assert scenes.photo_extent_um(path, 0.5) == (30.0, 40.0)
+
+
+def test_magnified_photo_has_no_pixel_squares(tmp_path):
+    """A photo shown larger than its pixels is interpolated linearly: a ramp stays a ramp (a
+    piecewise-constant reconstruction would show a staircase of 4-sample steps)."""
+    path = _save(tmp_path, "ramp.png", np.tile(np.linspace(60, 200, 40).astype(np.uint8), (40, 1)))
+    img = scenes.render_scene(str(path), 0.25, (64, 64), source_pixel_um=1.0)[32]
+    assert np.all(np.diff(img[:, 1]) > 0)  # strictly rising: no flat treads
+    second = np.abs(np.diff(img[8:-8, 1], 2))
+    assert second.max() < 0.25 * np.abs(np.diff(img[8:-8, 1])).mean()
 
 
 def test_photo_offset_moves_the_view(tmp_path):
