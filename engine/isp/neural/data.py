@@ -9,7 +9,9 @@ the network never sees the same noise twice.
 
 Sources (disjoint from the test split by construction of assets/photo_sets.json):
 
-* ``train`` photo split (28 photos), several random views each, source pixel 0.3-0.6 um;
+* ``train`` photo split (28 photos), several random views each, source pixel log-uniform in
+  ``PHOTO_SOURCE_PIXEL_UM`` = 0.3-0.8 um, so that every Table 1 design sees photos minified and
+  magnified as much as the Table 3 protocol shows them (0.47x to 2.2x its pitch);
 * colour dead leaves (fresh seeds), the Latin + CJK text chart at random sizes and offsets, neutral
   sinusoidal gratings (H and V, random frequency / mean / contrast), slanted edges, Siemens stars.
 
@@ -31,7 +33,9 @@ from engine import scenes, sensor
 from engine.design import DesignPoint
 from engine.simulate import CFA_PERIOD_PX, margin_px
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: photos reconstructed linearly (engine.scenes.photo), 0.3-0.8 um, more views
+PHOTO_SOURCE_PIXEL_UM = (0.3, 0.8)
+"""Range (log-uniform) of the source pixel of training photos on the sensor, micrometres."""
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[3] / "out" / "neural_cache"
 """Where ``python -m engine train`` keeps per-design caches (out/ is git-ignored)."""
 
@@ -41,10 +45,10 @@ class CacheSpec:
     """How many captures of each kind a design's training cache holds (size_px square each)."""
 
     size_px: int = 256
-    photo_views: int = 4  # per train photo
+    photo_views: int = 6  # per train photo
     dead_leaves: int = 28
     text: int = 10
-    gratings: int = 16
+    gratings: int = 32
     edges: int = 4
     stars: int = 4
     val_views: int = 2  # per validation photo
@@ -59,7 +63,7 @@ def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path]) 
     items: list[tuple[str, dict]] = []
     for path in photos:
         for _ in range(spec.photo_views):
-            items.append((str(path), {"source_pixel_um": float(np.exp(rng.uniform(np.log(0.3), np.log(0.6))))}))
+            items.append((str(path), {"source_pixel_um": float(np.exp(rng.uniform(*np.log(PHOTO_SOURCE_PIXEL_UM))))}))
     for _ in range(spec.dead_leaves):
         items.append(("dead_leaves", {"colour": True, "rmin_um": float(rng.uniform(0.2, 0.6)),
                                       "rmax_um": float(rng.uniform(20, 60))}))

@@ -105,13 +105,16 @@ def _save_ckpt(path: Path, net, opt, sampler, step: int, history: list, meta: di
 
 def _load_init(net: M.NeuralISP, init: str | Path) -> dict:
     """Initialise from a checkpoint (.ckpt, unfolded) of another run; returns what the manifest
-    records about it (its steps, designs, wall time). The optimiser starts afresh (a fine-tune has
-    its own schedule)."""
+    records about it (its steps, its ``lineage_steps``: those plus every earlier run it started
+    from, designs, wall time). The optimiser starts afresh (a fine-tune has its own schedule)."""
     state = torch.load(init, map_location="cpu", weights_only=True)
     net.load_state_dict(state["model"] if "model" in state else state)
     meta = state.get("meta", {})
-    return {"file": Path(init).name, "steps": state.get("step"), "designs": meta.get("designs"),
-            "seconds": round(meta.get("seconds", 0.0), 1), "train_config": meta.get("train_config")}
+    earlier = meta.get("base") or {}
+    earlier_steps = earlier.get("lineage_steps", earlier.get("steps")) or 0
+    return {"file": Path(init).name, "steps": state.get("step"), "lineage_steps": (state.get("step") or 0) + earlier_steps,
+            "designs": meta.get("designs"), "seconds": round(meta.get("seconds", 0.0), 1),
+            "train_config": meta.get("train_config")}
 
 
 def train(
@@ -204,7 +207,7 @@ def train(
         val = validate(net, caches[0]) if caches[0]["val_raw"].shape[0] else {}
         summary["validation"] = val
         base = meta.get("base") or {}
-        base_steps = base.get("steps") or 0
+        base_steps = base.get("lineage_steps", base.get("steps")) or 0
         cache_meta = {k: caches[0]["meta"][k] for k in ("design_hash", "spec", "sources", "kinds", "seconds")}
         entry = registry.export_weights(
             net, designs[0], out,
