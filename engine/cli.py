@@ -219,8 +219,9 @@ def _cmd_study(args: argparse.Namespace) -> None:
     if args.table not in study.STUDY_TABLES:
         raise UsageError(f"--table must be 2, 3 or 5 (tables 4 and 6 are not implemented yet), got {args.table}")
     try:
+        photo_scale = {} if args.source_pixel_um is None else {"source_pixel_um": args.source_pixel_um}
         report = study.run_study(args.table, quick=args.quick, images_dir=args.images, out_dir=args.out,
-                                 progress_factory=_progress_bar)
+                                 progress_factory=_progress_bar, **photo_scale)
     except ValueError as err:
         raise UsageError(f"study: {err}") from None
     print(json.dumps(report, indent=2) if args.json else study.format_report(report))
@@ -330,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="2 (MTF50), 3 (MS-SSIM / LPIPS) or 5 (Table 3's metrics at a fixed F/2.6 aperture)")
     p.add_argument("--quick", action="store_true", help="a smaller run (under 2 minutes)")
     p.add_argument("--images", help="table 3 or 5 on your own photos in this folder instead of the held-out set")
+    p.add_argument("--source-pixel-um", type=float,
+                   help="tables 3 and 5: size of one photo pixel on the sensor in um (default 0.35, native "
+                        "resolution at the finest pitch; larger shows the finer designs magnified photos)")
     p.add_argument("--out", help="write CSV and figures (PNG, SVG) here")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_cmd_study)

@@ -173,15 +173,19 @@ def table3(
     images: list,
     *,
     extent_um: float,
+    source_pixel_um: float = scenes.DEFAULT_SOURCE_PIXEL_UM,
     seed: int = 0,
     progress=None,
     paper_key: str = "table3_perceptual_35dB",
 ) -> tuple[list[dict], list[dict]]:
     """Table 3 (MS-SSIM, LPIPS vs ground truth, and PSNR) on ``images``: (summary rows, per-image rows).
 
-    Each photo covers the same ``extent_um`` square on the sensor for every design (its source pixel
-    is 0.35 um, or larger where the photo would not cover the view). paper_key: the paper table
-    the rows are set beside (Table 5 uses the same metrics).
+    Each photo covers the same ``extent_um`` square on the sensor for every design; one photo pixel
+    spans ``source_pixel_um`` there (default 0.35 um: native resolution at the finest pitch), or
+    more where the photo would not cover the view; per-image rows give ``magnification``, the photo
+    pixel in sensor pixels (above 1: the design sees the photo enlarged beyond its own pixels, a
+    smoother scene than the photo's native detail). paper_key: the paper table the rows are set
+    beside (Table 5 uses the same metrics).
     """
     paper = paper_rows(paper_key)
     chain = color.color_chain()
@@ -193,14 +197,14 @@ def table3(
         for j, path in enumerate(images):
             height_um, width_um = scenes.photo_extent_um(path, 1.0)
             rendered_px = size_px + 2 * margin_px(design, psfs.psf_pixel.shape[-1])
-            source_pixel_um = max(scenes.DEFAULT_SOURCE_PIXEL_UM,
-                                  1.02 * rendered_px * design.pitch_um / min(height_um, width_um))
-            capture = capture_scene(design, str(path), size_px, seed=seed + j, psfs=psfs, source_pixel_um=source_pixel_um)
+            photo_pixel_um = max(source_pixel_um, 1.02 * rendered_px * design.pitch_um / min(height_um, width_um))
+            capture = capture_scene(design, str(path), size_px, seed=seed + j, psfs=psfs, source_pixel_um=photo_pixel_um)
             reference = color.camera_to_display(capture.ground_truth, chain)
             for pipeline in pipelines:
                 values = image_metrics(run_pipeline(pipeline, capture, chain), reference)
                 per_image.append({"design": name, "pitch_um": design.pitch_um, "f_number": design.f_number,
-                                  "pipeline": pipeline, "image": str(path), "size_px": size_px, **values})
+                                  "pipeline": pipeline, "image": str(path), "size_px": size_px,
+                                  "magnification": round(photo_pixel_um / design.pitch_um, 3), **values})
             if progress:
                 progress(i * len(images) + j + 1, total)
         row = {"pitch_um": design.pitch_um, "f_number": design.f_number, "snr_db": round(sensor.effective_snr_db(design), 2),
@@ -236,6 +240,8 @@ def study_designs(table: int) -> dict[str, DesignPoint]:
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+SOURCE_PIXEL_RANGE_UM = (0.1, 2.0)
+"""Allowed photo pixel on the sensor for Tables 3 and 5, micrometres."""
 STUDY_SETTINGS = {
     # Table 2: grating window (pixels) and number of frequencies; Table 3: view extent and images.
     "full": {"size_px": 128, "count": 24, "extent_um": 179.2, "max_images": None},
@@ -257,14 +263,19 @@ def user_images(folder: str) -> list:
 
 
 def run_study(table: int, *, quick: bool = False, images_dir: str | None = None, out_dir: str | None = None,
-              progress_factory=None) -> dict:
+              source_pixel_um: float = scenes.DEFAULT_SOURCE_PIXEL_UM, progress_factory=None) -> dict:
     """Table 2, 3 or 5 (STUDY_TABLES) for its five designs, beside the paper; writes CSV + figures
-    to ``out_dir``."""
+    to ``out_dir``. source_pixel_um: photo pixel on the sensor for Tables 3 and 5 (see table3)."""
     from engine import figures
 
     if table not in STUDY_TABLES:
         raise ValueError(f"table must be one of {', '.join(map(str, STUDY_TABLES))} (tables 4 and 6 are not "
                          f"implemented), got {table}")
+    if table == 2 and source_pixel_um != scenes.DEFAULT_SOURCE_PIXEL_UM:
+        raise ValueError("source_pixel_um (--source-pixel-um) applies to tables 3 and 5 (photos); table 2 uses gratings")
+    if not SOURCE_PIXEL_RANGE_UM[0] <= source_pixel_um <= SOURCE_PIXEL_RANGE_UM[1]:
+        raise ValueError(f"source_pixel_um (--source-pixel-um) must be in {SOURCE_PIXEL_RANGE_UM[0]}-{SOURCE_PIXEL_RANGE_UM[1]} um, "
+                         f"got {source_pixel_um}")
     settings = STUDY_SETTINGS["quick" if quick else "full"]
     designs = study_designs(table)
     from engine.isp.neural.registry import lookup
@@ -291,10 +302,10 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
             if settings["max_images"]:
                 images = images[: settings["max_images"]]
             paper_key = "table5_fixed_aperture_F2p6" if table == 5 else "table3_perceptual_35dB"
-            rows, per_image = table3(designs, pipelines, images, extent_um=settings["extent_um"], progress=update,
-                                     paper_key=paper_key)
-            report.update(settings={"extent_um": settings["extent_um"], "images": len(images), "source": source},
-                          rows=rows)
+            rows, per_image = table3(designs, pipelines, images, extent_um=settings["extent_um"],
+                                     source_pixel_um=source_pixel_um, progress=update, paper_key=paper_key)
+            report.update(settings={"extent_um": settings["extent_um"], "source_pixel_um": source_pixel_um,
+                                    "images": len(images), "source": source}, rows=rows)
             figs = {"perceptual_vs_pitch": figures.perceptual_figure(rows, pipelines)}
     finally:
         if bar is not None:
