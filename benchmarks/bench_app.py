@@ -7,6 +7,7 @@ the element protos. It runs in-process, so browser transfer and drawing are not 
 
     .venv/bin/python benchmarks/bench_app.py                 # Images view, 256 px crop, 12 changes per control
     .venv/bin/python benchmarks/bench_app.py --size 512 --repeats 8 --tab Lens
+    .venv/bin/python benchmarks/bench_app.py --size 512 --controls pitch snr   # keys: snr fnum z11 pitch
 
 Prints every change's time, then p50 / p95 per control and the stages each change recomputed.
 Timings depend on the machine and its load: run it on an idle machine, and note the core count.
@@ -55,7 +56,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, choices=(128, 256, 384, 512), help="crop, pixels per side")
     parser.add_argument("--tab", default="Images", help="the open view (Images is the heaviest)")
     parser.add_argument("--repeats", type=int, default=12, help="changes per control")
-    parser.add_argument("--controls", nargs="*", default=list(CONTROLS), help="subset of: " + ", ".join(CONTROLS))
+    by_key = {key: label for label, (key, _, _) in CONTROLS.items()}
+    parser.add_argument("--controls", nargs="*", default=list(by_key), choices=list(by_key),
+                        help="subset of the controls, by widget key (default: all)")
     args = parser.parse_args()
 
     app = AppTest.from_file(APP, default_timeout=600)
@@ -69,7 +72,7 @@ def main() -> None:
     print(f"smallpix app bench: {args.tab} view, {args.size} x {args.size} px crop, {os.cpu_count()} CPUs visible, "
           f"first render (cold: imports, JIT caches, PSFs, scene, OTF) {first:.2f} s")
     summary = []
-    for label in args.controls:
+    for label in (by_key[key] for key in args.controls):
         key, value, step = CONTROLS[label]
         app.sidebar.toggle(key="lock").set_value(key == "pitch").run()
         app.sidebar.slider(key=key).set_value(round(value - step, 4)).run()  # warm this control's code path
