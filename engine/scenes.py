@@ -390,6 +390,8 @@ def _area_weights(centres: np.ndarray, half_width: float, n_src: int, *, periodi
     ``cell="box"`` (sample k a uniform cell [k - 1/2, k + 1/2]: exact area means of the pixels) or
     ``"tent"`` (linear interpolation between sample centres: the tent of half-width 1 at k).
     Both reconstructions sum to one everywhere, so means are preserved. Edges: clamped or periodic."""
+    if cell not in ("box", "tent"):
+        raise ValueError(f"cell must be 'box' or 'tent', got {cell!r}")
     reach = 0.5 if cell == "box" else 1.0
     taps = math.ceil(2.0 * half_width + 2.0 * reach) + 1
     k = np.floor(centres - half_width - reach).astype(np.int64)[:, None] + np.arange(taps + 1)
