@@ -72,8 +72,9 @@ def main() -> None:
     print(f"smallpix app bench: {args.tab} view, {args.size} x {args.size} px crop, {os.cpu_count()} CPUs visible, "
           f"first render (cold: imports, JIT caches, PSFs, scene, OTF) {first:.2f} s")
     summary = []
-    for label in (by_key[key] for key in args.controls):
-        key, value, step = CONTROLS[label]
+    for key in args.controls:
+        label = by_key[key]
+        _, value, step = CONTROLS[label]
         app.sidebar.toggle(key="lock").set_value(key == "pitch").run()
         app.sidebar.slider(key=key).set_value(round(value - step, 4)).run()  # warm this control's code path
         times, scripts, recomputed = [], [], {}

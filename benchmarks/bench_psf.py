@@ -1,8 +1,9 @@
 """Time one design's full PSF set against prysm's matrix DFT in the same process.
 
 Workload (issue 3): 51 wavelengths x 4 OCL phases, N = 256 pupil samples across the reference
-aperture, the default window (32 pixels: 64 x 64 samples at pitch/2), three channel sums. prysm (``focus_fixed_sampling``, method
-'mdft') propagates the same complex pupil fields; both PSF sets are compared after normalisation.
+aperture, the default window (32 pixels: 64 x 64 samples at pitch/2), three channel sums. prysm
+(``focus_fixed_sampling``, method 'mdft') propagates the same complex pupil fields; both PSF sets
+are compared after normalisation.
 
 Run: ``.venv/bin/python benchmarks/bench_psf.py [--preset 0.35] [--repeats 5]``
 (prysm comes with the optional ``bench`` extra).
@@ -28,8 +29,8 @@ EFL_MM = 5.0  # arbitrary: the focal length drops out of the PSF on a micrometre
 
 
 def prysm_psf_set(design) -> np.ndarray:
-    size = optics.psf_size(design)
     """(4, 3, S, S) channel PSFs computed with prysm from full-grid complex pupils."""
+    size = optics.psf_size(design)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from prysm.propagation import focus_fixed_sampling

@@ -2,7 +2,8 @@
 
 Workload (issue 4): preset 0.35 (hex CFA, default K = 2, so a 1024 x 1024 x 3 scene at 0.175 um),
 4 OCL phases x 3 channels of S = 64 PSFs, the default 32-pixel window (elliptical Gaussians 3-6
-samples wide, each phase shifted toward its sub-pixel as OCL tilt would), a cached scene and cached OTFs (``make_sensor_otf``).
+samples wide, each phase shifted toward its sub-pixel as OCL tilt would), a cached scene and
+cached OTFs (``make_sensor_otf``).
 Timed: ``simulate_raw`` (scene FFT, 12 folded products, ground truth, Gaussian noise).
 Baseline: per (phase, channel) ``scipy.signal.fftconvolve`` of the periodically padded scene with
 the PSF (scipy.fft on all cores), then sampling at the pixel centres. The centres lie half a

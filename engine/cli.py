@@ -122,7 +122,7 @@ def _cmd_psf(args: argparse.Namespace) -> None:
         print(json.dumps(summary, indent=2))
     else:
         print(
-            f"PSF {psfs.psf_pixel.shape[-1]}x{psfs.psf_pixel.shape[-1]} at {psfs.dx_um:.4f} um/sample, RMS wavefront "
+            f"PSF {summary['size']}x{summary['size']} at {psfs.dx_um:.4f} um/sample, RMS wavefront "
             f"{summary['wavefront_rms_waves_550nm']:.3f} waves, Strehl {summary['strehl_per_channel']}, "
             f"FWHM {summary['fwhm_um_per_channel']} um, {psfs.timings_s['total']:.3f} s"
             + (f" -> {args.out}" if args.out else "")

@@ -563,6 +563,14 @@ def photo_extent_um(path: str | Path, source_pixel_um: float = DEFAULT_SOURCE_PI
     return h * source_pixel, w * source_pixel
 
 
+def covering_source_pixel_um(path: str | Path, view_um: float,
+                             source_pixel_um: float = DEFAULT_SOURCE_PIXEL_UM) -> float:
+    """The photo pixel on the sensor, micrometres: ``source_pixel_um``, or larger (with 2 % to spare)
+    where the photo would not cover a square view ``view_um`` wide."""
+    height_px, width_px = photo_extent_um(path, 1.0)
+    return max(source_pixel_um, 1.02 * view_um / min(height_px, width_px))
+
+
 def photo(path: str | Path, dx_um: float, shape: tuple[int, int], *,
           source_pixel_um: float = DEFAULT_SOURCE_PIXEL_UM, offset_um: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """A photograph as a scene: each source pixel is a ``source_pixel_um`` square on the sensor, the

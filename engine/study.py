@@ -195,9 +195,8 @@ def table3(
         psfs = psfs_for(design)
         size_px = view_size_px(design, extent_um)
         for j, path in enumerate(images):
-            height_um, width_um = scenes.photo_extent_um(path, 1.0)
             rendered_px = size_px + 2 * margin_px(design, psfs.psf_pixel.shape[-1])
-            photo_pixel_um = max(source_pixel_um, 1.02 * rendered_px * design.pitch_um / min(height_um, width_um))
+            photo_pixel_um = scenes.covering_source_pixel_um(path, rendered_px * design.pitch_um, source_pixel_um)
             capture = capture_scene(design, str(path), size_px, seed=seed + j, psfs=psfs, source_pixel_um=photo_pixel_um)
             reference = color.camera_to_display(capture.ground_truth, chain)
             for pipeline in pipelines:

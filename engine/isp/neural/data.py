@@ -98,10 +98,9 @@ class _Capturer:
             params.update(freq_cyc_per_mm=float(rng.uniform(0.05, 1.0) * nyq), mean=float(rng.uniform(0.15, 0.6)),
                           contrast=float(rng.uniform(0.2, 0.9)))
         if "source_pixel_um" in params:  # a photo: random view inside it
-            h_um, w_um = scenes.photo_extent_um(name, 1.0)
-            sp = max(params["source_pixel_um"], 1.02 * view_um / min(h_um, w_um))
-            params["source_pixel_um"] = sp
-            free_x, free_y = max(w_um * sp - view_um, 0) / 2, max(h_um * sp - view_um, 0) / 2
+            sp = params["source_pixel_um"] = scenes.covering_source_pixel_um(name, view_um, params["source_pixel_um"])
+            h_um, w_um = scenes.photo_extent_um(name, sp)
+            free_x, free_y = max(w_um - view_um, 0) / 2, max(h_um - view_um, 0) / 2
             params["offset_um"] = (float(rng.uniform(-free_x, free_x)), float(rng.uniform(-free_y, free_y)))
         seed = int(rng.integers(2**31))
         image = scenes.render_scene(name, d.dx_um, self.shape, rng=seed, **params)
