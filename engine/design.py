@@ -57,6 +57,17 @@ def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
         raise DesignError(name, "one of " + ", ".join(choices), value)
 
 
+def _canonical_float(value: float) -> float:
+    """``value`` as a plain float with -0.0 as 0.0, so equal designs serialise (and hash) alike."""
+    return float(value) + 0.0
+
+
+def _canonical_floats(obj, names: tuple[str, ...]) -> None:
+    """Replace the (validated) real fields ``names`` of frozen ``obj`` by canonical floats (2 -> 2.0)."""
+    for name in names:
+        object.__setattr__(obj, name, _canonical_float(getattr(obj, name)))
+
+
 @dataclass(frozen=True)
 class OCLOffsets:
     """2x2 on-chip-lens phases. Each phase adds tilt (Z2/Z3) and coma (Z8/Z7) of these RMS
@@ -67,8 +78,12 @@ class OCLOffsets:
     coma_waves: float = 0.0
 
     def __post_init__(self):
+        if self.enabled not in (True, False):
+            raise DesignError("ocl.enabled", "true or false", self.enabled)
+        object.__setattr__(self, "enabled", bool(self.enabled))
         _check_range("ocl.tilt_waves", self.tilt_waves, -OCL_MAX_WAVES, OCL_MAX_WAVES, "waves")
         _check_range("ocl.coma_waves", self.coma_waves, -OCL_MAX_WAVES, OCL_MAX_WAVES, "waves")
+        _canonical_floats(self, ("tilt_waves", "coma_waves"))
 
 
 @dataclass(frozen=True)
@@ -110,6 +125,7 @@ class DesignPoint:
         _check_int("oversample", self.oversample, *OVERSAMPLE_RANGE)
         _check_range("fill_factor", self.fill_factor, 0.05, 1.0)
         _check_int("burst", self.burst, *BURST_RANGE)
+        _canonical_floats(self, ("pitch_um", "f_number", "f_number_ref", "snr_db", "fill_factor"))
 
     @property
     def zernike_dict(self) -> dict[int, float]:
@@ -168,6 +184,7 @@ def _short_hash(data: dict) -> str:
 
 
 def _canonical_zernike(terms) -> tuple[tuple[int, float], ...]:
+    """Sorted ``((noll, waves), ...)`` without zero terms, coefficients as floats; each term once."""
     if isinstance(terms, dict):
         terms = terms.items()
     merged: dict[int, float] = {}
@@ -176,17 +193,24 @@ def _canonical_zernike(terms) -> tuple[tuple[int, float], ...]:
             raise DesignError("zernike", f"Noll indices in [1, {NOLL_MAX}]", j)
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not abs(c) <= ZERNIKE_MAX_WAVES:
             raise DesignError(f"zernike Z{j}", f"in [-{ZERNIKE_MAX_WAVES:g}, {ZERNIKE_MAX_WAVES:g}] waves", c)
-        if c != 0:
-            merged[j] = float(c)
-    return tuple(sorted(merged.items()))
+        if j in merged:
+            raise DesignError(f"zernike Z{j}", "given once", f"{merged[j]:g} and {c:g}")
+        merged[j] = _canonical_float(c)
+    return tuple(sorted((j, c) for j, c in merged.items() if c != 0))
 
 
 def parse_zernike(text: str) -> tuple[tuple[int, float], ...]:
-    """Parse ``"Z4=0.05,Z11=-0.1"`` (waves at 550 nm) or ``"none"`` into Zernike terms."""
+    """Parse ``"Z4=0.05,Z11=-0.1"`` (waves at 550 nm) or ``"none"`` into Zernike terms.
+
+    An empty text is refused (``"none"`` says "perfect lens" explicitly), and so is a term given twice.
+    """
     if text.strip().lower() == "none":
         return ()
+    items = [t.strip() for t in text.split(",")]
+    if not any(items):
+        raise DesignError("zernike", "a list like 'Z4=0.05,Z11=-0.1' or 'none'", text)
     terms = []
-    for item in filter(None, (t.strip() for t in text.split(","))):
+    for item in filter(None, items):
         key, sep, value = item.partition("=")
         try:
             if not sep or key[:1].upper() != "Z":

@@ -83,3 +83,28 @@ def test_design_hash_tracks_every_field():
     assert base.design_hash() == preset("0.35").design_hash()
     assert base.design_hash() != base.replace(snr_db=30.0).design_hash()
     assert base.design_hash() != base.replace(zernike=((4, 0.1),)).design_hash()
+
+
+def test_equal_designs_hash_alike():
+    """Canonical floats: 2 == 2.0 and -0.0 == 0.0 give one design hash (and one weight lookup)."""
+    base = preset("0.35")
+    as_int = base.replace(f_number=2, snr_db=35, ocl=OCLOffsets(1, -0.0, 0.03))
+    as_float = base.replace(f_number=2.0, snr_db=35.0, ocl=OCLOffsets(True, 0.0, 0.03))
+    assert as_int.design_hash() == as_float.design_hash()
+    assert as_int.imaging_hash() == as_float.imaging_hash()
+    assert json.dumps(as_int.to_dict()) == json.dumps(as_float.to_dict())
+    with pytest.raises(DesignError, match="ocl.enabled must be true or false"):
+        OCLOffsets("yes", 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", r"zernike must be a list like 'Z4=0.05,Z11=-0.1' or 'none', got ''"),
+        (" , ", r"zernike must be a list like"),
+        ("Z4=0.1,Z4=0.2", r"zernike Z4 must be given once, got '0.1 and 0.2'"),
+    ],
+)
+def test_zernike_text_must_say_what_it_means(text, message):
+    with pytest.raises(DesignError, match=message):
+        parse_zernike(text)
