@@ -19,6 +19,7 @@ import torch
 from engine.isp.neural.model import CFA_PERIOD, NeuralISP
 
 MAX_WHOLE_PX = 768
+MIN_SIDE_PX = 2 * CFA_PERIOD  # the front end's demosaic pads by reflection, up to 8 px (hex CFA)
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 96
 
@@ -64,6 +65,10 @@ def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, tile: int |
     sigma = np.asarray(sigma, dtype=np.float32)
     if raw.ndim != 2 or raw.shape != sigma.shape:
         raise ValueError(f"raw and sigma must be (H, W) of one shape, got {raw.shape} and {sigma.shape}")
+    if min(raw.shape) < MIN_SIDE_PX:
+        raise ValueError(f"raw must be at least {MIN_SIDE_PX} pixels per side for the Neural ISP, got {raw.shape}")
+    if not (np.isfinite(raw).all() and np.isfinite(sigma).all()):
+        raise ValueError("raw and sigma must be finite: they contain NaN or infinite values")
     if tile is not None and (tile % CFA_PERIOD or tile <= 0):
         raise ValueError(f"tile must be a positive multiple of {CFA_PERIOD}, got {tile}")
     if overlap % CFA_PERIOD or overlap < 0:

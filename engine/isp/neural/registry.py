@@ -50,10 +50,37 @@ def sha256_of(path: str | Path) -> str:
 
 
 def read_manifest(directory: str | Path = PRETRAINED_DIR) -> dict:
+    """``directory``'s manifest (an empty one when there is none). Raises WeightsError when it is not
+    JSON, has no ``weights`` list, or an entry lacks a ``file`` name inside ``directory``, a
+    ``sha256``, a ``design_hash`` or a valid ``design``."""
     path = Path(directory) / MANIFEST_NAME
     if not path.exists():
         return {"version": MANIFEST_VERSION, "weights": []}
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError) as err:  # ValueError: bad JSON or UTF-8
+        raise WeightsError(f"manifest {path} is not readable JSON ({type(err).__name__})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("weights"), list):
+        raise WeightsError(f"manifest {path} must be a JSON object with a 'weights' list")
+    for k, entry in enumerate(manifest["weights"]):
+        _check_entry(entry, f"manifest {path}, weights[{k}]")
+    return manifest
+
+
+def _check_entry(entry, where: str) -> None:
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("file", "sha256", "design_hash")):
+        raise WeightsError(f"{where} needs 'file', 'sha256' and 'design_hash' strings")
+    _check_file_name(entry["file"], where)
+    try:
+        DesignPoint.from_dict(entry["design"])
+    except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as err:
+        raise WeightsError(f"{where}: 'design' is not a valid design ({type(err).__name__}: {err})") from None
+
+
+def _check_file_name(name: str, where: str) -> None:
+    """A manifest names its weight files relative to its own folder; a path out of it is refused."""
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name or "\\" in name:
+        raise WeightsError(f"{where}: file {name!r} must be a plain file name in the weights folder")
 
 
 @contextlib.contextmanager
@@ -130,7 +157,8 @@ def missing_message(design: DesignPoint, directory: str | Path = PRETRAINED_DIR)
 
 
 def load_weights(entry: dict, directory: str | Path = PRETRAINED_DIR) -> M.NeuralISP:
-    """Verify ``entry``'s file (sha256) and load it into a folded fp32 model."""
+    """Verify ``entry``'s file (a name in ``directory``, sha256) and load it into a folded fp32 model."""
+    _check_file_name(entry["file"], "manifest entry")
     path = Path(directory) / entry["file"]
     if not path.exists():
         raise WeightsError(f"weight file {path} listed in the manifest is missing")
