@@ -1,18 +1,42 @@
 """Command-line interface: ``python -m engine <command> ...`` (contract in design.md 4).
 
-Bad values exit with status 2 and one line naming the option, the allowed range and the value.
+Error contract (README, "CLI error contract"): every failure a user can cause exits with status 2
+and one line naming the option, the allowed range and the value given; :func:`main` is the one place
+that turns such errors into that line (:func:`error_line`). Numeric options declare their range
+once (:class:`Allowed`, shown in ``--help`` and checked right after parsing, before any work or
+progress bar); output paths are checked before the work and written atomically to exactly the path
+given (:mod:`engine.fileio`); a RAW npz is size-checked from its headers before it is loaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engine.design import DEFAULT_PRESET, DesignError, DesignPoint, OCLOffsets, parse_zernike, preset, presets
+from engine import fileio
+from engine.design import (
+    BURST_RANGE,
+    DEFAULT_PRESET,
+    F_NUMBER_MAX,
+    F_NUMBER_REF_RANGE,
+    OCL_MAX_WAVES,
+    OVERSAMPLE_RANGE,
+    PITCH_RANGE_UM,
+    SNR_RANGE_DB,
+    DesignError,
+    DesignPoint,
+    OCLOffsets,
+    parse_zernike,
+    preset,
+    presets,
+)
 from engine.parallel import keep_freed_memory_in_heap
 
 # DesignPoint field -> the CLI option that sets it, for error messages.
@@ -27,7 +51,57 @@ class UsageError(Exception):
     """A bad command-line value; printed as one line, exit status 2."""
 
 
+SEED_RANGE = (0, 2**32 - 1)
+SOURCE_PIXEL_RANGE_UM = (0.1, 2.0)  # photo pixel on the sensor (raw, study)
+RAW_SIDE_RANGE_PX = (16, 2048)  # `raw --size`; also the cap on a RAW npz read by `isp --raw`
+RAW_MAX_MB = 1024
+DESIGN_JSON_MAX_CHARS = 65536
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+PSF_WORK_WARNING = 2e11  # complex multiply-adds, ~250x the default PSF set of the 0.35 um preset
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The documented range of a numeric option: [lo, hi] (unit), optionally a multiple of a step."""
+
+    lo: float
+    hi: float
+    unit: str = ""
+    multiple_of: int = 1
+
+    def __str__(self) -> str:
+        step = f"a multiple of {self.multiple_of} " if self.multiple_of > 1 else ""
+        return f"{step}in [{_number(self.lo)}, {_number(self.hi)}]" + (f" {self.unit}" if self.unit else "")
+
+    def admits(self, value: float) -> bool:
+        return self.lo <= value <= self.hi and value % self.multiple_of == 0
+
+
+def _number(value: float) -> str:
+    """An option value as typed: integers exactly, floats short."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and numeric options checked against their :class:`Allowed` range."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ranges: dict[str, tuple[str, Allowed]] = {}  # dest -> (option, range)
+
+    def add_number(self, option: str, kind: type, allowed: Allowed, help: str, **kwargs) -> None:
+        """A numeric option (``kind`` int or float) whose value must be ``allowed``; --help shows the range."""
+        action = self.add_argument(option, type=kind, help=f"{help}; {allowed}", **kwargs)
+        self.ranges[action.dest] = (option, allowed)
+
+    def parse_known_args(self, args=None, namespace=None):  # argparse calls this for each subparser too
+        namespace, extras = super().parse_known_args(args, namespace)
+        for dest, (option, allowed) in self.ranges.items():
+            value = getattr(namespace, dest, None)
+            if value is not None and not allowed.admits(value):
+                self.error(f"{option} must be {allowed}, got {_number(value)}")
+        return namespace, extras
+
     def error(self, message):  # one line, status 2 (argparse prints usage + message otherwise)
         raise UsageError(f"{self.prog}: {message}")
 
@@ -35,19 +109,23 @@ class _Parser(argparse.ArgumentParser):
 def _add_design_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("design (a Table 1 preset, then overrides)")
     g.add_argument("--preset", help=f"Table 1 design by pitch: {', '.join(presets())} (default {DEFAULT_PRESET})")
-    g.add_argument("--pitch-um", type=float, help="pixel pitch, micrometres [0.2, 2.0]")
-    g.add_argument("--f-number", type=float, help="working F# [f_number_ref, 16]")
-    g.add_argument("--f-number-ref", type=float, help="F# of the reference pupil the wavefront is defined on")
-    g.add_argument("--zernike", help="'Z4=0.05,Z11=-0.1' (waves at 550 nm, Noll) replacing the lens, or 'none'")
-    g.add_argument("--oversample", type=int, help="image-plane samples per pixel pitch [1, 16]")
+    g.add_argument("--pitch-um", type=float, help="pixel pitch, in [%g, %g] um" % PITCH_RANGE_UM)
+    g.add_argument("--f-number", type=float, help=f"working F#, in [f-number-ref, {F_NUMBER_MAX:g}]")
+    g.add_argument("--f-number-ref", type=float,
+                   help="F# of the reference pupil the wavefront is defined on, in [%g, %g]" % F_NUMBER_REF_RANGE)
+    g.add_argument("--zernike", help="'Z4=0.05,Z11=-0.1' (waves at 550 nm, Noll 1-37, each at most once, "
+                                     "|c| <= 2) replacing the lens, or 'none' (a perfect lens)")
+    g.add_argument("--oversample", type=int, help="image-plane samples per pixel pitch, in [%d, %d]" % OVERSAMPLE_RANGE)
     g.add_argument("--no-ocl", action="store_true", help="one PSF for all four 2x2 on-chip-lens phases")
-    g.add_argument("--ocl-tilt", type=float, help="OCL tilt offset per phase, waves at 550 nm")
-    g.add_argument("--ocl-coma", type=float, help="OCL coma offset per phase, waves at 550 nm")
+    g.add_argument("--ocl-tilt", type=float,
+                   help=f"OCL tilt offset per phase, waves at 550 nm, in [-{OCL_MAX_WAVES:g}, {OCL_MAX_WAVES:g}]")
+    g.add_argument("--ocl-coma", type=float,
+                   help=f"OCL coma offset per phase, waves at 550 nm, in [-{OCL_MAX_WAVES:g}, {OCL_MAX_WAVES:g}]")
     g.add_argument("--cfa", help="colour filter array: hex | quad | bayer")
-    g.add_argument("--snr-db", type=float, help="shot-noise SNR at the reference level, dB [0, 60]")
+    g.add_argument("--snr-db", type=float, help="shot-noise SNR at the reference level, in [%g, %g] dB" % SNR_RANGE_DB)
     g.add_argument("--flux", help="hold | physical")
-    g.add_argument("--fill-factor", type=float, help="pixel aperture width / pitch (0.05, 1]")
-    g.add_argument("--burst", type=int, help="frames per capture [1, 16]")
+    g.add_argument("--fill-factor", type=float, help="pixel aperture width / pitch, in [0.05, 1]")
+    g.add_argument("--burst", type=int, help="frames per capture, in [%d, %d]" % BURST_RANGE)
 
 
 def design_from_args(args: argparse.Namespace) -> DesignPoint:
@@ -78,30 +156,52 @@ def _cmd_presets(args: argparse.Namespace) -> None:
         print(f"{row['name']}: pitch {row['pitch_um']} um, F/{row['f_number']}, CFA {row['cfa']}, SNR {row['snr_db']} dB")
 
 
+def _engine_error(command: str, err: Exception, terms: dict[str, str]) -> UsageError:
+    """An engine error raised for ``command`` as a UsageError, the engine's parameter names in its
+    message (``terms``: name -> option) replaced by the options the user typed."""
+    text = str(err)
+    for name, option in terms.items():
+        text = re.sub(rf"\b{name}\b", option, text)
+    return UsageError(f"{command}: {text}")
+
+
+def _psf_work(optics, design: DesignPoint, size: int, pupil_samples: int, mono_nm: float | None) -> float:
+    """Complex multiply-adds of ``psf``: per wavelength and OCL phase, for the PSFs and their
+    diffraction-limited reference, (S x M) @ (M x M) and (S x M) @ (M x S), M the pupil rows inside
+    the working pupil."""
+    rows = pupil_samples * design.pupil_fraction
+    wavelengths = 1 if mono_nm is not None else optics.WAVELENGTHS_NM.size
+    return 2 * wavelengths * optics.N_PHASES * size * rows * (rows + size)
+
+
 def _cmd_psf(args: argparse.Namespace) -> None:
     from engine import optics
 
     design = design_from_args(args)
-    if args.mono_nm is not None and not 350.0 <= args.mono_nm <= 1000.0:
-        raise UsageError(f"--mono-nm must be in [350, 1000] nm, got {args.mono_nm:g}")
+    out = fileio.check_output_file(args.out, "--out", (".npz",)) if args.out is not None else None
+    size = optics.psf_size(design) if args.size is None else args.size
+    work = _psf_work(optics, design, size, args.pupil_samples, args.mono_nm)
+    if work > PSF_WORK_WARNING:
+        print(f"psf: warning: --size {size} with --pupil-samples {args.pupil_samples} is {work:.1e} complex "
+              "multiply-adds; this can take minutes (lower either for a quick look)", file=sys.stderr)
     try:
-        psfs = optics.compute_psfs(design, size=args.size, pupil_samples=args.pupil_samples, mono_nm=args.mono_nm)
+        psfs = optics.compute_psfs(design, size=size, pupil_samples=args.pupil_samples, mono_nm=args.mono_nm)
         reference = optics.compute_psfs(
-            optics.diffraction_limited(design), size=args.size, pupil_samples=args.pupil_samples, mono_nm=args.mono_nm
+            optics.diffraction_limited(design), size=size, pupil_samples=args.pupil_samples, mono_nm=args.mono_nm
         )
     except ValueError as err:
-        raise UsageError(f"psf: {err}") from None
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            args.out,
-            psf_optical=psfs.psf_optical,
-            psf_pixel=psfs.psf_pixel,
-            dx_um=np.float64(psfs.dx_um),
-            wavelengths_nm=psfs.wavelengths_nm,
-            channel_weights=psfs.channel_weights,
-            design_json=json.dumps(design.to_dict()),
-        )
+        raise _engine_error("psf", err, {"pupil_samples": "--pupil-samples", "oversample": "--oversample"}) from None
+    if out is not None:
+        with fileio.atomic_output(out, "--out") as handle:
+            np.savez_compressed(
+                handle,
+                psf_optical=psfs.psf_optical,
+                psf_pixel=psfs.psf_pixel,
+                dx_um=np.float64(psfs.dx_um),
+                wavelengths_nm=psfs.wavelengths_nm,
+                channel_weights=psfs.channel_weights,
+                design_json=json.dumps(design.to_dict()),
+            )
     strehl = optics.strehl_ratios(psfs, reference).astype(float)
     summary = {
         "design": design.to_dict(),
@@ -133,7 +233,7 @@ def _progress_bar(description: str):
     """A tqdm bar on stderr driven by callable(done, total); returns (callback, bar)."""
     from tqdm import tqdm
 
-    bar = tqdm(total=1, desc=description, unit="step", file=sys.stderr, leave=False)
+    bar = tqdm(total=1, desc=description, unit="step", file=sys.stderr, leave=False, disable=None)  # None: not on a non-TTY
 
     def update(done: int, total: int) -> None:
         bar.total = total
@@ -142,39 +242,124 @@ def _progress_bar(description: str):
     return update, bar
 
 
+def _check_scene_fits(size_px: int, margin_px: int, design: DesignPoint) -> None:
+    """Refuse a ``--size`` whose scene (size + 2 margins, times the oversampling) exceeds the scene cap."""
+    from engine import scenes
+    from engine.simulate import CFA_PERIOD_PX
+
+    cap = scenes.SHAPE_RANGE[1]
+    largest = (cap // design.oversample - 2 * margin_px) // CFA_PERIOD_PX * CFA_PERIOD_PX
+    if size_px > largest:
+        raise UsageError(f"--size must be at most {largest} pixels at --oversample {design.oversample} (scenes are "
+                         f"capped at {cap} samples per side), got {size_px}")
+
+
 def _cmd_raw(args: argparse.Namespace) -> None:
-    from engine.simulate import capture_scene
+    from engine import optics
+    from engine.simulate import capture_scene, margin_px
 
     design = design_from_args(args)
+    out = fileio.check_output_file(args.out, "--out", (".npz",))
+    _check_scene_fits(args.size, margin_px(design, optics.psf_size(design)), design)
     params = {} if args.source_pixel_um is None else {"source_pixel_um": args.source_pixel_um}
     try:
         capture = capture_scene(design, args.scene, args.size, seed=args.seed, **params)
     except (ValueError, FileNotFoundError) as err:
-        raise UsageError(f"raw: {err}") from None
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    capture.to_npz(args.out)
+        raise _engine_error("raw", err, {"source_pixel_um": "--source-pixel-um"}) from None
+    with fileio.atomic_output(out, "--out") as handle:
+        capture.to_npz(handle)
     print(f"RAW {capture.raw.shape} {design.cfa} at {design.pitch_um} um, SNR {capture.snr_db:.1f} dB -> {args.out}")
 
 
-def load_capture(path: str):
-    """A RawCapture from an npz written by ``raw`` (clear errors for anything else)."""
-    from engine.sensor import RawCapture
+def _raw_members(frames: int, height: int, width: int) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """name -> (allowed dtype kinds, shape) of the arrays of a RAW npz of these dimensions (design.md 4)."""
+    stack = (frames, height, width) if frames > 1 else (height, width)
+    members = {"raw": ("f", stack), "noise_sigma": ("f", stack), "cfa": ("iu", (height, width)),
+               "phase": ("iu", (height, width)), "ground_truth": ("f", (height, width, 3)), "design_json": ("U", ())}
+    if frames > 1:
+        members |= {"shifts_px": ("f", (frames, 2)), "rotations_deg": ("f", (frames,))}
+    return members
 
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise UsageError(f"--raw: cannot read {path!r} as .npz ({err})") from None
-    required = ("raw", "noise_sigma", "cfa", "phase", "ground_truth", "design_json")
-    missing = [k for k in required if k not in data.files]
+
+def _check_raw_headers(headers: dict, where: str) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The members to load from a RAW npz, after checking every shape and dtype against the caps of
+    ``raw --size`` and ``--burst`` (from the headers: nothing is allocated yet)."""
+    missing = [name for name in ("raw", "design_json") if name not in headers]
     if missing:
-        raise UsageError(f"--raw: {path!r} is not a smallpix RAW npz: missing {', '.join(missing)}")
-    design = DesignPoint.from_dict(json.loads(str(data["design_json"])))
-    raw = data["raw"]
-    frames = raw.shape[0] if raw.ndim == 3 else 1
+        raise UsageError(f"--raw: {where} is not a smallpix RAW npz: missing {', '.join(missing)}")
+    shape = headers["raw"].shape
+    lo, hi = RAW_SIDE_RANGE_PX
+    frames = shape[0] if len(shape) == 3 else 1
+    sides_ok = len(shape) in (2, 3) and all(lo <= n <= hi for n in shape[-2:])
+    frames_ok = len(shape) == 2 or 2 <= frames <= BURST_RANGE[1]
+    if not (sides_ok and frames_ok):
+        raise UsageError(f"--raw: {where}: raw must be (H, W) or (frames, H, W) with H and W in [{lo}, {hi}] pixels "
+                         f"and 2-{BURST_RANGE[1]} frames, got shape {shape}")
+    members = _raw_members(frames, *shape[-2:])
+    for name, (kinds, expected) in members.items():
+        header = headers.get(name)
+        if header is None:
+            raise UsageError(f"--raw: {where} is not a smallpix RAW npz: missing {name}")
+        size_ok = header.dtype.itemsize <= (4 * DESIGN_JSON_MAX_CHARS if kinds == "U" else 8)
+        if header.shape != expected or header.dtype.kind not in kinds or not size_ok:
+            raise UsageError(f"--raw: {where}: {name} must be {expected} of kind {kinds!r} (numpy dtype.kind), "
+                             f"got {header.shape} {header.dtype}")
+    return members
+
+
+def _design_from_json(text: str, where: str) -> DesignPoint:
+    """The design a RAW npz records: the JSON of ``DesignPoint.to_dict()``, every field, no other."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise UsageError(f"--raw: {where}: design_json is not valid JSON ({type(err).__name__})") from None
+    fields = {f.name for f in dataclasses.fields(DesignPoint)}
+    ocl_fields = {f.name for f in dataclasses.fields(OCLOffsets)}
+    if not isinstance(data, dict) or set(data) != fields or not isinstance(data["zernike"], dict) \
+            or not isinstance(data["ocl"], dict) or set(data["ocl"]) != ocl_fields:
+        raise UsageError(f"--raw: {where}: design_json must be an object with exactly the keys {', '.join(sorted(fields))} "
+                         f"(zernike an object, ocl an object with {', '.join(sorted(ocl_fields))})")
+    try:
+        return DesignPoint.from_dict(data)
+    except DesignError as err:
+        raise UsageError(f"--raw: {where}: design_json: {err}") from None
+    except (ValueError, TypeError, OverflowError) as err:
+        raise UsageError(f"--raw: {where}: design_json is not a valid design ({err})") from None
+
+
+def load_capture(path: str):
+    """A RawCapture from an npz written by ``raw``; anything else is a one-line UsageError naming --raw.
+
+    Before loading: a regular file (a FIFO or device is refused unopened) of at most RAW_MAX_MB whose
+    array headers have the shapes and dtypes ``raw`` writes, within the ``raw --size`` and burst
+    caps. After: a valid design, finite values, non-negative noise sigma, and the CFA, OCL phase map
+    and frame count of that design.
+    """
+    from engine.sensor import RawCapture, cfa_pattern, ocl_phase_map
+
+    file = fileio.check_input_file(path, "--raw", RAW_MAX_MB)
+    where = repr(path)
+    members = _check_raw_headers(fileio.npz_headers(file, "--raw"), where)
+    arrays = fileio.load_npz(file, "--raw", tuple(members))
+    design = _design_from_json(str(arrays.pop("design_json")), where)
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise UsageError(f"--raw: {where}: {name} holds NaN or infinite values")
+    frames = arrays["shifts_px"].shape[0] if "shifts_px" in arrays else 1
+    shape = arrays["cfa"].shape
+    if (arrays["noise_sigma"] < 0).any():
+        raise UsageError(f"--raw: {where}: noise_sigma must be >= 0")
+    if frames != design.burst:
+        raise UsageError(f"--raw: {where}: raw has {frames} frames but its design_json says burst {design.burst}")
+    if not np.array_equal(arrays["cfa"], cfa_pattern(design.cfa, shape)):
+        raise UsageError(f"--raw: {where}: cfa is not the {design.cfa} CFA its design_json names")
+    if not np.array_equal(arrays["phase"], ocl_phase_map(shape)):
+        raise UsageError(f"--raw: {where}: phase is not the 2x2 OCL phase map")
     return RawCapture(
-        raw=raw, noise_sigma=data["noise_sigma"], cfa=data["cfa"], phase=data["phase"],
-        ground_truth=data["ground_truth"], shifts_px=data["shifts_px"] if "shifts_px" in data.files else np.zeros((1, 2)),
-        rotations_deg=data["rotations_deg"] if "rotations_deg" in data.files else np.zeros(frames),
+        raw=arrays["raw"].astype(np.float32), noise_sigma=arrays["noise_sigma"].astype(np.float32),
+        cfa=arrays["cfa"].astype(np.uint8), phase=arrays["phase"].astype(np.uint8),
+        ground_truth=arrays["ground_truth"].astype(np.float32),
+        shifts_px=arrays.get("shifts_px", np.zeros((1, 2))), rotations_deg=arrays.get("rotations_deg", np.zeros(1)),
         snr_db=design.snr_db, noise_model="gaussian", design=design,
     )
 
@@ -184,13 +369,14 @@ def _cmd_isp(args: argparse.Namespace) -> None:
 
     from engine.isp import run_pipeline
 
+    out = fileio.check_output_file(args.out, "--out", tuple(IMAGE_FORMATS))
     capture = load_capture(args.raw)
     try:
         image = run_pipeline(args.pipeline, capture)
     except ValueError as err:
-        raise UsageError(f"isp: {err}") from None
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.round(image * 255).astype(np.uint8)).save(args.out)
+        raise UsageError(f"isp --pipeline {args.pipeline}: {err}") from None
+    with fileio.atomic_output(out, "--out") as handle:
+        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(handle, format=IMAGE_FORMATS[out.suffix.lower()])
     print(f"{args.pipeline} -> {args.out}")
 
 
@@ -198,12 +384,13 @@ def _cmd_mtf(args: argparse.Namespace) -> None:
     from engine.study import measure_mtf
 
     design = design_from_args(args)
+    _check_scene_fits(args.size, 0, design)
     update, bar = _progress_bar(f"MTF {args.pipeline}")
     try:
         result = measure_mtf(design, (args.pipeline,), size_px=args.size, count=args.count, seed=args.seed,
                              progress=update)[args.pipeline]
     except ValueError as err:
-        raise UsageError(f"mtf: {err}") from None
+        raise _engine_error("mtf", err, {"size_px": "--size", "count": "--count"}) from None
     finally:
         bar.close()
     out = {**result.to_dict(), "pipeline": args.pipeline, "design": design.to_dict()}
@@ -218,12 +405,14 @@ def _cmd_study(args: argparse.Namespace) -> None:
 
     if args.table not in study.STUDY_TABLES:
         raise UsageError(f"--table must be 2, 3 or 5 (tables 4 and 6 are not implemented yet), got {args.table}")
+    if args.out is not None:
+        fileio.check_output_folder(args.out, "--out")
     try:
         photo_scale = {} if args.source_pixel_um is None else {"source_pixel_um": args.source_pixel_um}
         report = study.run_study(args.table, quick=args.quick, images_dir=args.images, out_dir=args.out,
                                  progress_factory=_progress_bar, **photo_scale)
     except ValueError as err:
-        raise UsageError(f"study: {err}") from None
+        raise _engine_error("study", err, {"source_pixel_um": "--source-pixel-um"}) from None
     print(json.dumps(report, indent=2) if args.json else study.format_report(report))
 
 
@@ -233,17 +422,11 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from engine.isp.neural import train as neural_train
 
     design = design_from_args(args)
-    for name, value, lo in (("--steps", args.steps, 1), ("--batch", args.batch, 1), ("--crop", args.crop, 16)):
-        if value < lo:
-            raise UsageError(f"{name} must be at least {lo}, got {value}")
-    if args.crop % 8:
-        raise UsageError(f"--crop must be a multiple of 8 pixels (the CFA period), got {args.crop}")
-    if not args.out.endswith(".pt"):
-        raise UsageError(f"--out must be a .pt weights path (e.g. pretrained/neural_<hash>.pt), got {args.out!r}")
+    fileio.check_output_file(args.out, "--out", (".pt",))
     if args.device not in ("auto", "cpu", "cuda"):
         raise UsageError(f"--device must be auto, cpu or cuda, got {args.device!r}")
-    if args.init and not Path(args.init).exists():
-        raise UsageError(f"--init: no checkpoint at {args.init!r}")
+    if args.init is not None:
+        _check_checkpoint(args.init)
     cfg = neural_train.TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
     bar = tqdm(total=args.steps, desc=f"train {design.design_hash()}", unit="step", file=sys.stderr, dynamic_ncols=True)
 
@@ -263,6 +446,21 @@ def _cmd_train(args: argparse.Namespace) -> None:
         print(f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['threads']} threads -> "
               f"{args.out} (validation PSNR {val.get('psnr_linear_neural')} dB vs bilinear "
               f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
+
+
+def _check_checkpoint(path: str) -> None:
+    """Refuse an ``--init`` that is not a readable training checkpoint (a dict of tensors)."""
+    import pickle
+
+    import torch
+
+    file = fileio.check_input_file(path, "--init", RAW_MAX_MB)
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as err:
+        raise UsageError(f"--init: {path!r} is not a checkpoint ({type(err).__name__})") from None
+    if not isinstance(state, dict):
+        raise UsageError(f"--init: {path!r} is not a checkpoint (holds a {type(state).__name__}, not a dict)")
 
 
 BENCHMARKS = ("psf", "raw", "neural", "app")
@@ -295,34 +493,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("psf", help="polychromatic OCL PSFs of a design")
     _add_design_options(p)
-    p.add_argument("--size", type=int, help="PSF window, samples (even; default 32 pixels x oversample)")
-    p.add_argument("--pupil-samples", type=int, default=256, help="pupil samples across the reference aperture")
-    p.add_argument("--mono-nm", type=float, help="single wavelength, nm, all channels equal (validation)")
-    p.add_argument("--out", help="write the PSF set to this .npz")
+    p.add_number("--size", int, Allowed(16, 2048, "samples", 2), "PSF window (default 32 pixels x oversample)")
+    p.add_number("--pupil-samples", int, Allowed(32, 4096, "samples"), "pupil samples across the reference aperture "
+                 "(default 256)", default=256)
+    p.add_number("--mono-nm", float, Allowed(350, 1000, "nm"), "single wavelength, all channels equal (validation)")
+    p.add_argument("--out", help="write the PSF set to this .npz (atomically)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(run=_cmd_psf)
 
     p = commands.add_parser("raw", help="simulate a RAW capture of a scene")
     _add_design_options(p)
     p.add_argument("--scene", default="dead_leaves", help="a scene name (see engine.scenes.SCENE_NAMES) or image path")
-    p.add_argument("--size", type=int, default=512, help="pixels per side, a multiple of 8 (default 512)")
-    p.add_argument("--seed", type=int, default=0, help="seed of scene, motion and noise")
-    p.add_argument("--source-pixel-um", type=float, help="photos: sensor-plane size of one image pixel, um")
-    p.add_argument("--out", required=True, help="output .npz")
+    p.add_number("--size", int, Allowed(*RAW_SIDE_RANGE_PX, "pixels", 8),
+                 "pixels per side (default 512; the scene must fit 4096 samples per side: at most 2016 at "
+                 "--oversample 2)", default=512)
+    p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of scene, motion and noise (default 0)", default=0)
+    p.add_number("--source-pixel-um", float, Allowed(*SOURCE_PIXEL_RANGE_UM, "um"),
+                 "photos: sensor-plane size of one image pixel")
+    p.add_argument("--out", required=True, help="output .npz (written atomically)")
     p.set_defaults(run=_cmd_raw)
 
     p = commands.add_parser("isp", help="process a RAW npz into an sRGB PNG")
-    p.add_argument("--raw", required=True, help="an npz written by `raw`")
+    p.add_argument("--raw", required=True, help="an npz written by `raw` (sides in [%d, %d] pixels)" % RAW_SIDE_RANGE_PX)
     p.add_argument("--pipeline", choices=("demosaic", "traditional", "neural"), default="traditional")
-    p.add_argument("--out", required=True, help="output PNG")
+    p.add_argument("--out", required=True, help=f"output image: {', '.join(IMAGE_FORMATS)} (written atomically)")
     p.set_defaults(run=_cmd_isp)
 
     p = commands.add_parser("mtf", help="MTF of a design through a pipeline (sinusoidal gratings)")
     _add_design_options(p)
     p.add_argument("--pipeline", choices=("demosaic", "traditional", "neural"), default="traditional")
-    p.add_argument("--size", type=int, default=128, help="simulated window, pixels (default 128)")
-    p.add_argument("--count", type=int, default=24, help="number of grating frequencies (default 24)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_number("--size", int, Allowed(32, 1024, "pixels", 8), "simulated window (default 128)", default=128)
+    p.add_number("--count", int, Allowed(2, 128), "number of grating frequencies (default 24)", default=24)
+    p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of the noise (default 0)", default=0)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_cmd_mtf)
 
@@ -331,9 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="2 (MTF50), 3 (MS-SSIM / LPIPS) or 5 (Table 3's metrics at a fixed F/2.6 aperture)")
     p.add_argument("--quick", action="store_true", help="a smaller run (under 2 minutes)")
     p.add_argument("--images", help="table 3 or 5 on your own photos in this folder instead of the held-out set")
-    p.add_argument("--source-pixel-um", type=float,
-                   help="tables 3 and 5: size of one photo pixel on the sensor in um (default 0.35, native "
-                        "resolution at the finest pitch; larger shows the finer designs magnified photos)")
+    p.add_number("--source-pixel-um", float, Allowed(*SOURCE_PIXEL_RANGE_UM, "um"),
+                 "tables 3 and 5: size of one photo pixel on the sensor (default 0.35, native resolution at the "
+                 "finest pitch; larger shows the finer designs magnified photos)")
     p.add_argument("--out", help="write CSV and figures (PNG, SVG) here")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_cmd_study)
@@ -344,11 +546,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("train", help="train the Neural ISP for a design (weights + manifest entry)")
     _add_design_options(p)
-    p.add_argument("--steps", type=int, default=3000, help="Adam steps of this run (with --init: the fine-tune steps; default 3000)")
-    p.add_argument("--batch", type=int, default=6, help="crops per step (default 6)")
-    p.add_argument("--crop", type=int, default=112, help="crop size, pixels, a multiple of 8 (default 112)")
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine decay to 1e-4, default 1e-3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, crops and noise")
+    p.add_number("--steps", int, Allowed(1, 1_000_000), "Adam steps of this run (with --init: the fine-tune steps; "
+                 "default 3000)", default=3000)
+    p.add_number("--batch", int, Allowed(1, 256), "crops per step (default 6)", default=6)
+    p.add_number("--crop", int, Allowed(16, 512, "pixels", 8), "crop size (default 112)", default=112)
+    p.add_number("--lr", float, Allowed(1e-6, 1.0), "peak learning rate (cosine decay to 1e-4, default 1e-3)",
+                 default=1e-3)
+    p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of initialisation, crops and noise (default 0)", default=0)
     p.add_argument("--out", required=True, help="weights file, e.g. pretrained/neural_<hash>.pt (checkpoint: .ckpt beside it)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     p.add_argument("--init", help="start from this checkpoint (.ckpt), e.g. a shared base model")
@@ -358,19 +562,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_line(err: Exception) -> str | None:
+    """The one line printed for an error the user caused; None for anything else (a bug, which keeps
+    its traceback)."""
+    if isinstance(err, DesignError):
+        text = f"{FIELD_OPTIONS.get(err.field_name.split(' ')[0], err.field_name)}: {err}"
+    elif isinstance(err, (UsageError, fileio.FileArgumentError)):
+        text = str(err)
+    elif isinstance(err, FileNotFoundError) or _is_weights_error(err):
+        text = f"python -m engine: {err}"
+    else:
+        return None
+    return " ".join(text.split())
+
+
+def _is_weights_error(err: Exception) -> bool:
+    """A weight file or manifest that fails verification (only possible once the registry is imported,
+    so the check does not import torch)."""
+    registry = sys.modules.get("engine.isp.neural.registry")
+    return registry is not None and isinstance(err, registry.WeightsError)
+
+
 def main(argv: list[str] | None = None) -> int:
     keep_freed_memory_in_heap()
     try:
         args = build_parser().parse_args(argv)
         args.run(args)
-    except UsageError as err:
-        print(str(err), file=sys.stderr)
-        return 2
-    except FileNotFoundError as err:
-        print(f"python -m engine: {err}", file=sys.stderr)
-        return 2
-    except DesignError as err:
-        option = FIELD_OPTIONS.get(err.field_name.split(" ")[0], err.field_name)
-        print(f"{option}: {err}", file=sys.stderr)
+    except Exception as err:
+        line = error_line(err)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
         return 2
     return 0

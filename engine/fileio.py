@@ -49,7 +49,7 @@ def check_output_file(path: str, option: str, suffixes: tuple[str, ...]) -> Path
     suffixes: the allowed extensions, lower case with the dot (``(".npz",)``). Missing parent
     folders are fine (:func:`atomic_output` creates them).
     """
-    wanted = f"a file path ending in {' or '.join(suffixes)}"
+    wanted = "a file path ending in " + (suffixes[0] if len(suffixes) == 1 else f"one of {', '.join(suffixes)}")
     if path in ("", "-"):
         raise FileArgumentError(option, f"needs {wanted}, got {path!r} (standard output is not supported)")
     if "\0" in path:

@@ -50,7 +50,7 @@ def test_mono_no_ocl_no_zernike_gives_identical_channels_and_phases(tmp_path):
         (["psf", "--preset", "0.5"], "--preset: preset must be one of 0.75, 0.65, 0.55, 0.45, 0.35, got '0.5'"),
         (["psf", "--mono-nm", "100"], "--mono-nm must be in [350, 1000] nm, got 100"),
         (["psf", "--size", "abc"], "argument --size: invalid int value: 'abc'"),
-        (["psf", "--size", "7"], "PSF size must be an even number of samples in [16, 2048], got 7"),
+        (["psf", "--size", "7"], "--size must be a multiple of 2 in [16, 2048] samples, got 7"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(argv, message, capsys):
