@@ -39,14 +39,16 @@ class Placement:
     source_pixel_um: float
     offset_um: tuple[float, float]
     photo_um: tuple[float, float]  # (width, height) the photo covers on the sensor
-    enlarged: bool  # the photo was enlarged beyond 0.35 um per source pixel to cover the view
+    enlarged: bool  # the photo was enlarged beyond 0.35 um per source pixel (to cover the view, or fitted)
 
 
-def place_photo(photo_rows: int, photo_cols: int, view_um: float, crop_x: float, crop_y: float) -> Placement:
-    """Source pixel (>= engine default 0.35 um, larger if the photo would not cover ``view_um``) and
-    the offset of the view centre for crop position (crop_x, crop_y) in [0, 1] of the free range."""
+def place_photo(photo_rows: int, photo_cols: int, view_um: float, crop_x: float, crop_y: float,
+                fit: bool = False) -> Placement:
+    """Source pixel (>= engine default 0.35 um, larger if the photo would not cover ``view_um``; with
+    ``fit``, exactly what makes the short side cover ``view_um``) and the offset of the view centre
+    for crop position (crop_x, crop_y) in [0, 1] of the free range."""
     needed = PHOTO_SLACK * view_um / min(photo_rows, photo_cols)
-    source = max(scenes.DEFAULT_SOURCE_PIXEL_UM, needed)
+    source = needed if fit else max(scenes.DEFAULT_SOURCE_PIXEL_UM, needed)
     source = math.ceil(source * 1e6) / 1e6
     width, height = photo_cols * source, photo_rows * source
     free_x, free_y = max(width - view_um, 0.0), max(height - view_um, 0.0)
@@ -114,7 +116,7 @@ class Run:
             path = Path(self.scene_name) if self.view.scene == UPLOAD_SCENE else scenes.BUNDLED_PHOTOS[self.view.scene]
             rows, cols = cache.photo_shape(str(path), path.stat().st_mtime_ns)
             view_um = (self.view.size_px + 2 * self.margin_px) * self.design.pitch_um
-            return place_photo(rows, cols, view_um, self.view.crop_x, self.view.crop_y)
+            return place_photo(rows, cols, view_um, self.view.crop_x, self.view.crop_y, self.view.fit)
 
         return self._once("placement", make)
 

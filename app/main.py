@@ -30,17 +30,18 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/, not the 
 
 import streamlit as st  # noqa: E402
 
-from app import cache, controls, state  # noqa: E402
+from app import cache, controls, session, state  # noqa: E402
 from app.compute import Run  # noqa: E402
-from app.views import devices, export, images, lens, mtf, sensor, sweep  # noqa: E402
+from app.views import compare, devices, export, images, lens, mtf, sensor, sweep  # noqa: E402
 from engine.design import DesignError  # noqa: E402
 from engine.isp import PipelineUnavailable  # noqa: E402
 from engine.parallel import keep_freed_memory_in_heap  # noqa: E402
 from engine.scenes import SceneError  # noqa: E402
 
 LOG = logging.getLogger("smallpix.app")
-VIEWS = {"Lens": lens.render, "Sensor": sensor.render, "Images": images.render, "MTF": mtf.render,
-         "Sweep": sweep.render, "Devices": devices.render, "Export": export.render}
+VIEWS = {"Lens": lens.render, "Sensor": sensor.render, "Images": images.render, "Compare": compare.render,
+         "MTF": mtf.render, "Sweep": sweep.render, "Devices": devices.render, "Export": export.render}
+NEEDS_SCENE = ("Sensor", "Images", "Compare", "Export")
 EXPECTED_ERRORS = (DesignError, SceneError, PipelineUnavailable, FileNotFoundError, ValueError)
 keep_freed_memory_in_heap()  # large activations stop page-faulting in on every rerun (engine/parallel.py)
 
@@ -72,30 +73,35 @@ def compute_log(run: Run, seconds: float) -> None:
 def main() -> None:
     start = time.perf_counter()
     st.set_page_config(page_title="smallpix: small-pixel design explorer", layout="wide")
-    controls.init_session()
+    session.init_session()
     design, design_error, view, upload, upload_error = controls.sidebar()
     st.subheader("Small pixels, open apertures: which image do we get?", anchor=False)
     for warning in st.session_state.get("url_warnings", []):
         st.warning(warning)
+    run = None
     if design is None:
         st.error(design_error)
-        return
-    query = controls.write_url(design, view)
-    controls.share_box(query)
-    st.caption(controls.design_summary(design))
-    if upload is not None:
-        for note in upload.notes:
+    else:
+        controls.share_box(controls.write_url(design, view))
+        st.caption(controls.design_summary(design))
+        for note in upload.notes if upload is not None else ():
             st.info(f"Uploaded image: {note}")
-    run = Run(design, view, upload.path if upload else None, cache.neural_signature())
+        run = Run(design, view, upload.path if upload else None, cache.neural_signature())
+    # the tabs are drawn on every run, impossible designs included: a widget that is not drawn loses
+    # its state, and the open tab would be forgotten
     tabs = st.tabs(list(state.TABS), key="tab", on_change="rerun")
     for tab, name in zip(tabs, state.TABS):
         if tab.open:
             with tab:
-                if upload_error and view.scene == state.UPLOAD_SCENE and name in ("Sensor", "Images", "Export"):
+                if run is None:
+                    st.info("Nothing to show for this design: the message above says what is impossible and what "
+                            "to change. Every view comes back as soon as the design is possible again.")
+                elif upload_error and view.scene == state.UPLOAD_SCENE and name in NEEDS_SCENE:
                     (st.info if upload_error == controls.NO_UPLOAD else st.error)(upload_error)
                 else:
-                    show_view(name, run)
-    compute_log(run, time.perf_counter() - start)
-
+                    with st.spinner(f"Computing the {name} view ...", show_time=True):
+                        show_view(name, run)
+    if run is not None:
+        compute_log(run, time.perf_counter() - start)
 
 main()

@@ -15,6 +15,10 @@ The design uses the engine's short keys (``engine.design.to_query``: ``pitch``, 
 ``app_tab``     the open view (one of ``TABS``)
 ``app_phase``   OCL phase shown in the Lens view (0..3)
 ``app_zoom``    magnifier of the Images view (1, 2, 4, 8), centred at ``app_zx``/``app_zy`` (0..1)
+``app_layout``  Images view layout, ``1x4`` or ``2x2``
+``app_fit``     1: a photo is scaled so its short side just covers the simulated window
+``a``           the design pinned as A for the A/B comparison: its own query string
+                (``engine.design.to_query``, URL-encoded); absent when nothing is pinned
 =============  ==========================================================================
 
 Invalid values never raise: :func:`state_from_query` falls back to the default of each bad key and
@@ -26,25 +30,53 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
-from engine.design import DEFAULT_PRESET, DesignError, DesignPoint, from_query, preset, presets, to_query
-from engine.scenes import SCENE_NAMES
+from engine.design import (
+    BURST_RANGE,
+    DEFAULT_PRESET,
+    F_NUMBER_MAX,
+    F_NUMBER_REF_RANGE,
+    OCL_MAX_WAVES,
+    OVERSAMPLE_RANGE,
+    PITCH_RANGE_UM,
+    SNR_RANGE_DB,
+    ZERNIKE_MAX_WAVES,
+    DesignError,
+    DesignPoint,
+    from_query,
+    preset,
+    presets,
+    to_query,
+)
+from engine.optics import psf_size
+from engine.scenes import SCENE_NAMES, SHAPE_RANGE
+from engine.simulate import margin_px
 
 APP_PREFIX = "app_"
-TABS = ("Lens", "Sensor", "Images", "MTF", "Sweep", "Devices", "Export")
+TABS = ("Lens", "Sensor", "Images", "Compare", "MTF", "Sweep", "Devices", "Export")
 DEFAULT_TAB = "Images"
 SIZES_PX = (128, 256, 384, 512)
 DEFAULT_SIZE_PX = 256
 DEFAULT_SCENE = "photo_dogs"
 UPLOAD_SCENE = "upload"
 ZOOMS = (1, 2, 4, 8)
+LAYOUTS = ("1 x 4", "2 x 2")
+CUSTOM_PRESET = "custom"
+"""The preset box's entry for a pitch / F# that is none of the Table 1 designs."""
+PIN_KEY = "a"
 MAX_SEED = 2**31 - 1
 
-PITCH_SLIDER_UM = (0.3, 1.2)
-F_NUMBER_SLIDER = (1.0, 8.0)
+# Widget ranges are the engine's validation ranges (engine/design.py), so no control can offer a
+# value the engine refuses; the only exception is F#, on purpose (below).
+PITCH_SLIDER_UM = PITCH_RANGE_UM
+F_NUMBER_SLIDER = (1.0, F_NUMBER_MAX)
 """The F# slider starts below the lens's reference F/1.4 on purpose: the app explains why such a
 design is impossible instead of hiding the choice."""
+F_NUMBER_REF_INPUT = F_NUMBER_REF_RANGE
+SNR_SLIDER_DB = SNR_RANGE_DB
+BURST_SLIDER = BURST_RANGE
+OCL_LIMIT_WAVES = OCL_MAX_WAVES
 FLUX_REFERENCE = (0.75, 3.55)
 """(pitch um, F#) of the paper's largest pixel; Table 1 keeps F# / pitch at this ratio."""
 
@@ -65,8 +97,22 @@ SLIDER_TERMS = tuple(j for _, terms in ZERNIKE_GROUPS for j in terms)
 
 
 def zernike_slider_limit(noll: int) -> float:
-    """Slider half-range, waves at 550 nm (larger values go to the 'other terms' field)."""
-    return 1.0 if noll == 4 else 0.5
+    """Slider half-range, waves at 550 nm (larger values, up to the engine's limit, go to the
+    'other terms' field)."""
+    return min(1.0 if noll == 4 else 0.5, ZERNIKE_MAX_WAVES)
+
+
+def max_oversample(design: DesignPoint, size_px: int) -> int:
+    """Largest oversample the engine accepts for ``design`` on a ``size_px`` crop: the scene grid,
+    (crop + 2 PSF margins) x oversample samples per side, is capped at ``engine.scenes.SHAPE_RANGE``
+    (the PSF guards bound it only from below: ``optics.min_oversample``). 0 if none fits.
+
+    (Belongs in the engine, beside ``optics.min_oversample``.)"""
+    for oversample in range(OVERSAMPLE_RANGE[1], OVERSAMPLE_RANGE[0] - 1, -1):
+        trial = design.replace(oversample=oversample)
+        if (size_px + 2 * margin_px(trial, psf_size(trial))) * oversample <= SHAPE_RANGE[1]:
+            return oversample
+    return 0
 
 
 @dataclass(frozen=True)
@@ -85,6 +131,10 @@ class ViewState:
     zoom: int = 1
     zoom_x: float = 0.5
     zoom_y: float = 0.5
+    layout: str = LAYOUTS[0]
+    fit: bool = False
+    pinned: str = ""
+    """Query string of the design pinned as A (``pin_query``), or empty."""
 
     def replace(self, **changes) -> "ViewState":
         return dataclasses.replace(self, **changes)
@@ -110,8 +160,22 @@ def query_from_state(design: DesignPoint, view: ViewState) -> dict[str, str]:
         "app_zoom": str(view.zoom),
         "app_zx": f"{view.zoom_x:g}",
         "app_zy": f"{view.zoom_y:g}",
+        "app_layout": view.layout.replace(" ", ""),
+        "app_fit": "1" if view.fit else "0",
     })
+    if view.pinned:
+        query[PIN_KEY] = view.pinned
     return query
+
+
+def pin_query(design: DesignPoint) -> str:
+    """The design as the value of the ``a`` key: its own URL-encoded query string."""
+    return urlencode(to_query(design))
+
+
+def pinned_design(text: str) -> DesignPoint:
+    """Inverse of :func:`pin_query` (every key present, so no preset is involved); DesignError if bad."""
+    return from_query(dict(parse_qsl(text, keep_blank_values=True)))
 
 
 def link(base_url: str, query: dict[str, str]) -> str:
@@ -126,10 +190,10 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _choice(options):
+def _choice(options, spell=str):
     def parse(text: str):
         for option in options:
-            if str(option) == text:
+            if spell(option) == text:
                 return option
         raise ValueError
 
@@ -151,7 +215,8 @@ def _flag(text: str) -> bool:
 
 _VIEW_KEYS = {
     # key: (ViewState field, parser, what is allowed)
-    "app_preset": ("preset", _choice(tuple(presets())), "one of " + ", ".join(presets())),
+    "app_preset": ("preset", _choice(tuple(presets()) + (CUSTOM_PRESET,)),
+                   "one of " + ", ".join(presets()) + " or " + CUSTOM_PRESET),
     "app_lock": ("lock", _flag, "0 or 1"),
     "app_scene": ("scene", _choice(SCENE_NAMES + (UPLOAD_SCENE,)), "a scene name or 'upload'"),
     "app_size": ("size_px", _choice(SIZES_PX), "one of " + ", ".join(map(str, SIZES_PX))),
@@ -163,6 +228,8 @@ _VIEW_KEYS = {
     "app_zoom": ("zoom", _choice(ZOOMS), "one of " + ", ".join(map(str, ZOOMS))),
     "app_zx": ("zoom_x", _fraction, "a number in [0, 1]"),
     "app_zy": ("zoom_y", _fraction, "a number in [0, 1]"),
+    "app_layout": ("layout", _choice(LAYOUTS, lambda layout: layout.replace(" ", "")), "1x4 or 2x2"),
+    "app_fit": ("fit", _flag, "0 or 1"),
 }
 
 
@@ -181,9 +248,14 @@ def state_from_query(query: dict[str, str]) -> tuple[DesignPoint, ViewState, lis
                 view_changes[name] = parse(str(query[key]))
             except ValueError:
                 warnings.append(f"link parameter {key} must be {allowed}, got {query[key]!r}; using the default")
+    if PIN_KEY in query:
+        try:
+            view_changes["pinned"] = pin_query(pinned_design(str(query[PIN_KEY])))
+        except DesignError as err:
+            warnings.append(f"the link's pinned design A is invalid ({err}); nothing is pinned")
     view = ViewState(**view_changes)
-    base = preset(view.preset)
-    design_query = {k: str(v) for k, v in query.items() if not k.startswith(APP_PREFIX)}
+    base = preset(DEFAULT_PRESET if view.preset == CUSTOM_PRESET else view.preset)
+    design_query = {k: str(v) for k, v in query.items() if not k.startswith(APP_PREFIX) and k != PIN_KEY}
     try:
         design = from_query(design_query, base=base)
     except DesignError as err:
@@ -233,7 +305,12 @@ def f_number_hint(design_f_number: float, f_number_ref: float) -> str:
 
 def nearest_preset(design: DesignPoint) -> str | None:
     """Name of the Table 1 preset equal to ``design`` in pitch and F#, if any."""
+    return preset_at(design.pitch_um, design.f_number)
+
+
+def preset_at(pitch_um: float, f_number: float) -> str | None:
+    """Name of the Table 1 preset with this pitch and F# (to the sliders' 0.001), if any."""
     for name, p in presets().items():
-        if math.isclose(p.pitch_um, design.pitch_um) and math.isclose(p.f_number, design.f_number):
+        if math.isclose(p.pitch_um, pitch_um, abs_tol=5e-4) and math.isclose(p.f_number, f_number, abs_tol=5e-4):
             return name
     return None

@@ -13,6 +13,7 @@ import streamlit as st
 from app import export, plots, state
 from app.compute import Run
 from app.devices import load_devices
+from app.views import compare as compare_view
 from app.views import images as images_view
 from app.views import mtf as mtf_view
 from app.views import sweep as sweep_view
@@ -62,6 +63,10 @@ def collect(run: Run) -> tuple[dict, dict, dict]:
         rows, current = sweep
         figures["mtf50_sweep"] = plots.sweep_figure(rows, run.measurable_pipelines(), current, devices)
         tables["mtf50_sweep"] = rows + ([{**current, "note": "current design"}] if current else [])
+    pair = compare_view.runs(run)
+    if pair is not None:
+        figures["ab_compare"] = compare_view.figure(pair)
+        tables["ab_compare"] = compare_view.rows(pair)
     return figures, images, tables
 
 
@@ -70,23 +75,26 @@ def render(run: Run) -> None:
     query = state.query_from_state(run.design, run.view)
     link = state.link(st.context.url or "http://localhost:8501/", query)
     stem = f"smallpix_{run.design.pitch_um:g}um_F{run.design.f_number:g}"
+    stamp = export.stamp(run.design)
 
     st.markdown("#### Everything in one ZIP")
     st.download_button(
         "Download ZIP (figures PNG + SVG, images, CSV, design.json)",
         data=lambda: export.zip_bytes(design=run.design.to_dict(), link=link, view=dataclasses.asdict(run.view),
-                                      figures=figures, images=images, tables=tables),
+                                      figures=figures, images=images, tables=tables,
+                                      stamp_text=stamp),
         file_name=f"{stem}.zip", mime="application/zip", key="dl_zip", on_click="ignore", type="primary")
     st.caption(f"{len(figures)} figures, {sum(v is not None for v in images.values())} images, "
-               f"{sum(bool(v) for v in tables.values())} tables. MTF and sweep are included once measured.")
+               f"{sum(bool(v) for v in tables.values())} tables. MTF and sweep are included once measured, the A/B "
+               f"comparison once A is pinned. Each figure is stamped: {stamp}")
 
     st.markdown("#### Figures")
     for name, fig in figures.items():
         label, png, svg = st.columns([3, 1, 1])
         label.write(name.replace("_", " "))
-        png.download_button("PNG", data=lambda fig=fig: export.figure_bytes(fig, "png"), file_name=f"{stem}_{name}.png",
+        png.download_button("PNG", data=lambda fig=fig: export.figure_bytes(fig, "png", stamp), file_name=f"{stem}_{name}.png",
                             mime="image/png", key=f"dl_png_{name}", on_click="ignore")
-        svg.download_button("SVG", data=lambda fig=fig: export.figure_bytes(fig, "svg"), file_name=f"{stem}_{name}.svg",
+        svg.download_button("SVG", data=lambda fig=fig: export.figure_bytes(fig, "svg", stamp), file_name=f"{stem}_{name}.svg",
                             mime="image/svg+xml", key=f"dl_svg_{name}", on_click="ignore")
 
     st.markdown("#### Image crops (8-bit sRGB PNG, full crop)")
