@@ -201,7 +201,7 @@ def test_design_without_weights_gives_a_clear_message(tmp_path):
         ground_truth=np.zeros(shape + (3,), np.float32), shifts_px=np.zeros((1, 2)), rotations_deg=np.zeros(1),
         snr_db=20.0, noise_model="gaussian", design=other)
     with pytest.raises(PipelineUnavailable, match=other.design_hash()):
-        run_pipeline("neural", capture)
+        run_pipeline("neural", capture, neural="design")
 
 
 def test_shipped_weights_match_the_presets():

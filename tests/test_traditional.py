@@ -98,4 +98,4 @@ def test_neural_pipeline_without_weights_says_so():
     off_preset = preset("0.35").replace(pitch_um=0.4, f_number=1.9)  # no weights are trained for it
     capture = simulate_raw(np.full((64, 64, 3), 0.4, np.float32), delta_psf, off_preset, rng=0)
     with pytest.raises(PipelineUnavailable, match="no trained weights"):
-        run_pipeline("neural", capture)
+        run_pipeline("neural", capture, neural="design")

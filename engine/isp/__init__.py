@@ -1,7 +1,10 @@
 """Image signal processors: RAW capture -> display sRGB, by name.
 
 ``demosaic`` (bilinear demosaic + colour chain: the paper's "demosaiced" column), ``traditional``
-(the paper's traditional ISP) and ``neural`` (the per-design Neural ISP, where weights exist).
+(the paper's traditional ISP), ``deconv`` (bilinear demosaic + per-channel Wiener deconvolution with
+the design's own system PSF: the classical known-PSF baseline) and ``neural`` (a Neural ISP: the
+per-design net where one was trained for the design, else the PSF-conditioned universal net; see
+``NEURAL_CHOICES``).
 """
 
 from __future__ import annotations
@@ -10,23 +13,33 @@ import numpy as np
 
 from engine.isp import color, traditional
 
-PIPELINES = ("demosaic", "traditional", "neural")
+PIPELINES = ("demosaic", "traditional", "deconv", "neural")
+NEURAL_CHOICES = ("auto", "design", "universal")
+"""Which Neural ISP runs: ``auto`` the per-design net when the design's imaging hash has one, else
+the universal net; ``design`` only a per-design net; ``universal`` always the universal net."""
 
 
 class PipelineUnavailable(ValueError):
     """A pipeline that cannot run for this design (e.g. no trained Neural ISP weights)."""
 
 
-def run_pipeline(name: str, capture, chain: color.ColorChain | None = None) -> np.ndarray:
-    """Process a :class:`engine.sensor.RawCapture` with pipeline ``name`` -> (H, W, 3) sRGB in [0, 1]."""
+def run_pipeline(name: str, capture, chain: color.ColorChain | None = None, *, neural: str = "auto") -> np.ndarray:
+    """Process a :class:`engine.sensor.RawCapture` with pipeline ``name`` -> (H, W, 3) sRGB in [0, 1].
+
+    neural: which Neural ISP runs for ``name == "neural"`` (one of ``NEURAL_CHOICES``).
+    """
     chain = chain or color.color_chain()
     layout = capture.design.cfa
     if name == "demosaic":
         return traditional.demosaic_pipeline(capture.raw, capture.cfa, layout, chain)
     if name == "traditional":
         return traditional.traditional_pipeline(capture.raw, capture.cfa, layout, capture.noise_sigma, chain)
+    if name == "deconv":
+        from engine.isp import deconv
+
+        return color.camera_to_display(deconv.deconv_capture(capture), chain)
     if name == "neural":
         from engine.isp.neural import infer  # raises PipelineUnavailable (design, nearest preset) without weights
 
-        return color.camera_to_display(infer.process_capture(capture), chain)
+        return color.camera_to_display(infer.process_capture(capture, choice=neural), chain)
     raise ValueError(f"pipeline must be one of {', '.join(PIPELINES)}, got {name!r}")

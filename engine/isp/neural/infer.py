@@ -25,13 +25,13 @@ DEFAULT_OVERLAP = 96
 
 
 def _pad_to_period(a: np.ndarray) -> np.ndarray:
-    """Pad (H, W) at the bottom/right to multiples of 8 by repeating whole CFA periods mirrored in
+    """Pad (H, W, ...) at the bottom/right to multiples of 8 by repeating whole CFA periods mirrored in
     period steps (period-aligned: the copied pixels keep their CFA colour)."""
-    h, w = a.shape
+    h, w = a.shape[:2]
     ph, pw = (-h) % CFA_PERIOD, (-w) % CFA_PERIOD
     if not ph and not pw:
         return a
-    out = np.empty((h + ph, w + pw), dtype=a.dtype)
+    out = np.empty((h + ph, w + pw) + a.shape[2:], dtype=a.dtype)
     out[:h, :w] = a
     if ph:  # rows h..h+ph copy rows h-8.. (same CFA row phase)
         out[h:, :w] = a[h - CFA_PERIOD:h - CFA_PERIOD + ph] if h >= CFA_PERIOD else a[:ph]
@@ -41,10 +41,11 @@ def _pad_to_period(a: np.ndarray) -> np.ndarray:
 
 
 @torch.inference_mode()
-def _forward(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+def _forward(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, cond: np.ndarray | None, layout: str | None) -> np.ndarray:
     r = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))[None, None]
     s = torch.from_numpy(np.ascontiguousarray(sigma, dtype=np.float32))[None, None]
-    out = net(r, s)
+    c = None if cond is None else torch.from_numpy(np.ascontiguousarray(cond, dtype=np.float32)).permute(2, 0, 1)[None]
+    out = net(r, s, c, layout)
     return out[0].permute(1, 2, 0).numpy()
 
 
@@ -53,10 +54,12 @@ def _starts(n: int, tile: int) -> list[int]:
 
 
 @torch.inference_mode()
-def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, tile: int | None = None,
-              overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, cond: np.ndarray | None = None,
+              layout: str | None = None, tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
     """(H, W) raw mosaic + (H, W) noise sigma -> (H, W, 3) float32 linear camera RGB.
 
+    cond: (H, W, C) conditioning planes of a conditioned net (engine.isp.neural.universal), else
+    None. layout: the mosaic's CFA layout (default: the net's).
     The mosaic must start on the CFA period (as every capture does). tile: core size of the tiles
     (multiple of 8); default: whole image up to MAX_WHOLE_PX per side, else DEFAULT_TILE.
     overlap: context on each side of a tile (multiple of 8).
@@ -75,31 +78,42 @@ def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, tile: int |
         raise ValueError(f"overlap must be a non-negative multiple of {CFA_PERIOD}, got {overlap}")
     h, w = raw.shape
     net.eval()
+    if cond is not None and cond.shape[:2] != raw.shape:
+        raise ValueError(f"cond must be (H, W, C) with H, W of the raw {raw.shape}, got {cond.shape}")
     rawp, sigp = _pad_to_period(raw), _pad_to_period(sigma)
+    condp = None if cond is None else _pad_to_period(np.asarray(cond, dtype=np.float32))
     hp, wp = rawp.shape
     if tile is None:
         tile = hp if max(hp, wp) <= MAX_WHOLE_PX else DEFAULT_TILE
     if hp <= tile and wp <= tile:
-        return _forward(net, rawp, sigp)[:h, :w]
+        return _forward(net, rawp, sigp, condp, layout)[:h, :w]
     out = np.empty((hp, wp, 3), dtype=np.float32)
     for y0 in _starts(hp, tile):
         for x0 in _starts(wp, tile):
             y1, x1 = min(y0 + tile, hp), min(x0 + tile, wp)
             ya, xa = max(y0 - overlap, 0), max(x0 - overlap, 0)
             yb, xb = min(y1 + overlap, hp), min(x1 + overlap, wp)
-            res = _forward(net, rawp[ya:yb, xa:xb], sigp[ya:yb, xa:xb])
+            window = (slice(ya, yb), slice(xa, xb))
+            res = _forward(net, rawp[window], sigp[window], None if condp is None else condp[window], layout)
             out[y0:y1, x0:x1] = res[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
     return out[:h, :w]
 
 
-def process_capture(capture, net: NeuralISP | None = None) -> np.ndarray:
-    """A RawCapture -> (H, W, 3) linear camera RGB through the design's Neural ISP (weights from
-    the registry unless ``net`` is given). A burst uses its reference frame 0 (the network is
-    single-frame). Raises engine.isp.PipelineUnavailable when no weights match the design."""
+def process_capture(capture, net: NeuralISP | None = None, *, choice: str = "auto") -> np.ndarray:
+    """A RawCapture -> (H, W, 3) linear camera RGB through a Neural ISP: ``net`` when given, else the
+    one the registry selects for the design under ``choice`` (engine.isp.NEURAL_CHOICES). A burst
+    uses its reference frame 0 (the network is single-frame). Raises engine.isp.PipelineUnavailable
+    when no weights serve the design."""
     if net is None:
         from engine.isp.neural import registry
 
-        net = registry.load_model(capture.design)
+        net, _ = registry.load_selected(capture.design, choice)
     raw = capture.raw if capture.raw.ndim == 2 else capture.raw[0]
     sigma = capture.noise_sigma if capture.noise_sigma.ndim == 2 else capture.noise_sigma[0]
-    return run_model(net, raw, sigma)
+    cond = None
+    if net.config.cond_features:
+        from engine.isp import deconv
+        from engine.isp.neural import universal
+
+        cond = universal.conditioning(raw, sigma, capture.cfa, capture.design.cfa, deconv.design_kernels(capture.design))
+    return run_model(net, raw, sigma, cond=cond, layout=capture.design.cfa)

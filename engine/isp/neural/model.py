@@ -45,6 +45,10 @@ class ModelConfig:
     cfa: str = "hex"
     in_features: int = 10  # R,G,B masked raw + 3 masks + sigma + 3 bilinear
     negative_slope: float = 0.1
+    cond_features: int = 0
+    """Extra per-pixel conditioning planes of the universal net (engine.isp.neural.universal:
+    Wiener-deconvolved RGB + system-MTF descriptor); 0 for a per-design net. With them, ``cfa``
+    is only the default layout: the forward pass takes the layout of each batch."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -184,7 +188,7 @@ class NeuralISP(nn.Module):
         super().__init__()
         self.config = config
         c = config.channels
-        self.head = RepConv(4 * config.in_features, c)
+        self.head = RepConv(4 * (config.in_features + config.cond_features), c)
         self.blocks = nn.ModuleList(ResBlock(c, d1, d2, config.negative_slope) for d1, d2 in config.dilations)
         self.tail = RepConv(c, 12)
         with torch.no_grad():
@@ -193,21 +197,31 @@ class NeuralISP(nn.Module):
             self.tail.conv3.bias.zero_()
         self._masks: dict = {}
 
-    def masks(self, h: int, w: int, device) -> tuple[torch.Tensor, tuple]:
-        """CFA masks and demosaic normalisation for an (h, w) input, cached for the last shape."""
+    def masks(self, h: int, w: int, device, layout: str) -> tuple[torch.Tensor, tuple]:
+        """CFA masks and demosaic normalisation for an (h, w) input, cached per layout for the last shape."""
         key = (h, w, str(device))
-        if key not in self._masks:
-            masks = cfa_masks(self.config.cfa, h, w, device)
-            self._masks = {key: (masks, demosaic_weights(masks, self.config.cfa))}
-        return self._masks[key]
+        if self._masks.get("key") != key:
+            self._masks = {"key": key}
+        if layout not in self._masks:
+            masks = cfa_masks(layout, h, w, device)
+            self._masks[layout] = (masks, demosaic_weights(masks, layout))
+        return self._masks[layout]
 
-    def forward(self, raw: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def forward(self, raw: torch.Tensor, sigma: torch.Tensor, cond: torch.Tensor | None = None,
+                layout: str | None = None) -> torch.Tensor:
+        """raw, sigma: (B, 1, H, W); cond: (B, cond_features, H, W) for a conditioned net, else None;
+        layout: the batch's CFA layout (default ``config.cfa``)."""
         h, w = raw.shape[-2:]
         if h % CFA_PERIOD or w % CFA_PERIOD:
             raise ValueError(f"input must be a multiple of {CFA_PERIOD} px per side, got {h} x {w}")
-        m, weights = self.masks(h, w, raw.device)
-        skip = bilinear_demosaic_torch(raw, m, self.config.cfa, weights)
-        feats = torch.cat([raw * m, m.expand(raw.shape[0], -1, -1, -1), sigma * SIGMA_SCALE, skip], dim=1)
+        if (cond is None) != (self.config.cond_features == 0):
+            raise ValueError(f"this net takes {self.config.cond_features} conditioning planes, got "
+                             f"{'none' if cond is None else cond.shape[1]}")
+        layout = layout or self.config.cfa
+        m, weights = self.masks(h, w, raw.device, layout)
+        skip = bilinear_demosaic_torch(raw, m, layout, weights)
+        planes = [raw * m, m.expand(raw.shape[0], -1, -1, -1), sigma * SIGMA_SCALE, skip]
+        feats = torch.cat(planes if cond is None else planes + [cond], dim=1)
         x = self.head(F.pixel_unshuffle(feats, 2))
         for block in self.blocks:
             x = block(x)
@@ -253,7 +267,7 @@ def receptive_field_px(config: ModelConfig = ModelConfig()) -> int:
 def macs_per_megapixel(config: ModelConfig = ModelConfig()) -> float:
     """Multiply-accumulates per output megapixel of the folded network (convs only; the fixed
     demosaic front-end adds ~0.1 kMAC/px)."""
-    c, fin = config.channels, 4 * config.in_features
+    c, fin = config.channels, 4 * (config.in_features + config.cond_features)
     per_half_px = fin * c * 9  # head
     per_half_px += len(config.dilations) * (2 * c * c * 9 + c * c)  # two 3x3 + attention 1x1
     per_half_px += c * 12 * 9  # tail

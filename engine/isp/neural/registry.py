@@ -186,11 +186,23 @@ def load_model(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> M
     entry = lookup(design, directory)
     if entry is None or not (Path(directory) / entry["file"]).exists():
         raise PipelineUnavailable(missing_message(design, directory))
-    key = (str(Path(directory).resolve()), entry["design_hash"], entry["sha256"])
-    with _LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = load_weights(entry, directory)
-        return _MODELS[key]
+    return _cached_load(entry, directory)
+
+
+def _save_folded(net: M.NeuralISP, out: Path, key: str) -> dict:
+    """Fold a copy of ``net``, save it as fp16 to ``out`` under ``key`` (its design hash, or
+    ``UNIVERSAL_KEY``); returns the manifest fields that describe the file and architecture."""
+    folded = M.build_model(net.config)
+    folded.load_state_dict({k: v.detach().clone() for k, v in net.state_dict().items()})
+    folded.fold()
+    state = {"design_hash": key, "config": net.config.to_dict(),
+             "state_dict": {k: v.detach().to(torch.float16).contiguous() for k, v in folded.state_dict().items()}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, out)
+    return {"file": out.name, "design_hash": key, "sha256": sha256_of(out), "bytes": out.stat().st_size,
+            "dtype": "float16", "architecture": net.config.to_dict(), "params": M.param_count(folded),
+            "gmac_per_mp": round(M.macs_per_megapixel(net.config) / 1e9, 2),
+            "receptive_field_px": M.receptive_field_px(net.config)}
 
 
 def export_weights(net: M.NeuralISP, design: DesignPoint, out: str | Path, *, steps, training: dict,
@@ -200,22 +212,11 @@ def export_weights(net: M.NeuralISP, design: DesignPoint, out: str | Path, *, st
     from engine.design import presets
 
     out = Path(out)
-    folded = M.build_model(net.config)
-    folded.load_state_dict({k: v.detach().clone() for k, v in net.state_dict().items()})
-    folded.fold()
-    state = {"design_hash": design.design_hash(), "config": net.config.to_dict(),
-             "state_dict": {k: v.detach().to(torch.float16).contiguous() for k, v in folded.state_dict().items()}}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, out)
     if name is None:
         name = next((n for n, d in presets().items() if d.design_hash() == design.design_hash()), None)
-    entry = {
-        "file": out.name, "name": name, "design_hash": design.design_hash(), "design": design.to_dict(),
-        "steps": steps, "training": training, "validation": validation, "sha256": sha256_of(out),
-        "bytes": out.stat().st_size, "dtype": "float16", "architecture": net.config.to_dict(),
-        "params": M.param_count(folded), "gmac_per_mp": round(M.macs_per_megapixel(net.config) / 1e9, 2),
-        "receptive_field_px": M.receptive_field_px(net.config),
-    }
+    entry = {"name": name, "design": design.to_dict(), "steps": steps, "training": training,
+             "validation": validation} | _save_folded(net, out, design.design_hash())
+
     def add_entry(manifest: dict) -> None:
         manifest["version"] = MANIFEST_VERSION
         manifest["weights"] = [e for e in manifest["weights"] if e["design_hash"] != entry["design_hash"]] + [entry]
@@ -224,3 +225,79 @@ def export_weights(net: M.NeuralISP, design: DesignPoint, out: str | Path, *, st
     with _LOCK:
         _MODELS.clear()
     return entry
+
+
+# --- the universal (PSF-conditioned) net -------------------------------------------------------------
+
+UNIVERSAL_KEY = "universal"
+"""``design_hash`` of the universal net's weight file and manifest entry (manifest key ``universal``)."""
+
+
+def export_universal(net: M.NeuralISP, out: str | Path, *, steps, training: dict, validation: dict,
+                     training_range: dict) -> dict:
+    """Save the universal net (folded fp16) to ``out`` and set the manifest's ``universal`` entry."""
+    out = Path(out)
+    entry = {"name": UNIVERSAL_KEY, "steps": steps, "training": training, "validation": validation,
+             "training_range": training_range} | _save_folded(net, out, UNIVERSAL_KEY)
+
+    def set_entry(manifest: dict) -> None:
+        manifest["version"] = MANIFEST_VERSION
+        manifest[UNIVERSAL_KEY] = entry
+
+    update_manifest(set_entry, out.parent)
+    with _LOCK:
+        _MODELS.clear()
+    return entry
+
+
+def universal_entry(directory: str | Path = PRETRAINED_DIR) -> dict | None:
+    """The manifest's universal-net entry whose file is installed, or None."""
+    entry = read_manifest(directory).get(UNIVERSAL_KEY)
+    return entry if entry and (Path(directory) / entry["file"]).exists() else None
+
+
+def _cached_load(entry: dict, directory: str | Path) -> M.NeuralISP:
+    key = (str(Path(directory).resolve()), entry["design_hash"], entry["sha256"])
+    with _LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = load_weights(entry, directory)
+        return _MODELS[key]
+
+
+def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PRETRAINED_DIR) -> dict:
+    """Which Neural ISP serves ``design`` under ``choice`` (engine.isp.NEURAL_CHOICES):
+    ``{"kind": "design" | "universal", "entry": manifest entry, "label": one line naming the net and
+    its training range, "warning": None or what is outside that range}``. Raises
+    engine.isp.PipelineUnavailable when the chosen kind has no installed weights for the design."""
+    from engine.isp import NEURAL_CHOICES, PipelineUnavailable
+    from engine.isp.neural import universal
+
+    if choice not in NEURAL_CHOICES:
+        raise ValueError(f"neural must be one of {', '.join(NEURAL_CHOICES)}, got {choice!r}")
+    if choice in ("auto", "design"):
+        entry = lookup(design, directory)
+        if entry is not None and (Path(directory) / entry["file"]).exists():
+            low, high = entry.get("training", {}).get("config", {}).get("snr_range_db", (30.0, 40.0))
+            label = (f"per-design net {entry.get('name') or entry['design_hash']} (trained for this lens, pitch and "
+                     f"CFA at {low:g}-{high:g} dB)")
+            return {"kind": "design", "entry": entry, "label": label, "warning": training_note(design, entry)}
+        if choice == "design":
+            raise PipelineUnavailable(missing_message(design, directory))
+    entry = universal_entry(directory)
+    if entry is None:
+        raise PipelineUnavailable(f"Neural ISP: no universal net is installed in {Path(directory)} "
+                                  "(train one with `python -m engine train --universal`)")
+    r = entry["training_range"]
+    label = (f"universal net (trained on random designs: pitch {r['pitch_um'][0]:g}-{r['pitch_um'][1]:g} um, "
+             f"F/{r['f_number'][0]:g}-{r['f_number'][1]:g}, {r['snr_db'][0]:g}-{r['snr_db'][1]:g} dB, "
+             f"{'/'.join(r['cfa'])} CFA)")
+    outside = universal.outside_training_range(design)
+    warning = ("outside the universal net's training range: " + "; ".join(outside) + ", so expect degraded results"
+               if outside else None)
+    return {"kind": "universal", "entry": entry, "label": label, "warning": warning}
+
+
+def load_selected(design: DesignPoint, choice: str = "auto", directory: str | Path = PRETRAINED_DIR):
+    """(net, selection) for ``design``: :func:`select`, then its weights loaded (cached per process)."""
+    selection = select(design, choice, directory)
+    return _cached_load(selection["entry"], directory), selection

@@ -1,0 +1,190 @@
+"""Training data of the universal Neural ISP: clean captures of many random designs, noise on the fly.
+
+The pool (``build_pool``) holds, for ``designs`` random designs (universal.random_design, seeded),
+``CAPTURES`` clean mosaics of ``size_px`` pixels each with their ground truth, and per design its
+system kernels (engine.isp.deconv.design_kernels) and CFA layout. Scenes per design:
+
+* photos of the ``train`` split (assets/photo_sets.json; never the test or validation photos) at a
+  source pixel log-uniform in 0.45-2.3x the design's pitch (as the Table 3 protocol shows photos);
+* colour dead leaves with random radii (rmin 0.3-0.8 pitch, at least 0.15 um; rmax 15-80 pitch: not the instrument's
+  settings) and the Latin + CJK text chart at random sizes and contrasts;
+* one chart that never matches an MTF instrument at its measurement settings (docs/design.md,
+  "Training scenes and the MTF instruments"): a sinusoidal grating of random orientation (any angle),
+  phase, frequency, mean, contrast and two random colours (:func:`random_grating`), or a slanted edge
+  of random angle and contrast, or a Siemens star.
+
+``UniversalSampler`` draws a batch of one CFA layout, adds fresh Gaussian shot noise at an SNR
+uniform in 10-45 dB and a random exposure gain to whole captures, computes the conditioning planes
+(universal.conditioning) on the whole noisy capture, then crops (multiples of 8 px).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine import optics, scenes, sensor, spectra
+from engine.design import DesignPoint
+from engine.isp import deconv
+from engine.isp.neural import universal
+from engine.isp.neural.data import DEFAULT_CACHE_DIR
+from engine.simulate import CFA_PERIOD_PX, margin_px
+
+POOL_VERSION = 1
+PHOTO_MAGNIFICATION = (0.45, 2.3)
+"""Source photo pixel / design pitch, log-uniform (the Table 3 protocol spans 0.47-2.2x)."""
+SNR_RANGE_DB = (10.0, 45.0)
+GAIN_RANGE = (0.6, 1.25)
+KINDS = ("photo", "photo", "photo", "dead_leaves", "dead_leaves", "text", "chart")
+
+
+def random_grating(dx_um: float, shape: tuple[int, int], rng: np.random.Generator, nyquist_cyc_per_mm: float) -> np.ndarray:
+    """(H, W, 3) camera RGB: a sinusoid of random angle, phase and frequency (5-100 % of
+    ``nyquist_cyc_per_mm``) blending two random colours, random mean and contrast."""
+    h, w = shape
+    y = (np.arange(h) - h / 2) * dx_um
+    x = (np.arange(w) - w / 2) * dx_um
+    angle = rng.uniform(0, np.pi)
+    freq = rng.uniform(0.05, 1.0) * nyquist_cyc_per_mm / 1000.0
+    u = np.cos(angle) * x[None, :] + np.sin(angle) * y[:, None]
+    profile = 0.5 * (1 + np.cos(2 * np.pi * freq * u + rng.uniform(0, 2 * np.pi)))
+    white = spectra.camera_rgb_from_reflectance(np.ones(spectra.WAVELENGTHS_NM.size), scenes.ILLUMINANT)
+    lo, hi = rng.uniform(0.02, 0.5, 3), rng.uniform(0.3, 0.95, 3)
+    contrast = rng.uniform(0.1, 1.0)
+    a = lo + (1 - contrast) * (hi - lo) / 2
+    b = hi - (1 - contrast) * (hi - lo) / 2
+    return ((a + (b - a) * profile[..., None]) * white).astype(np.float32)
+
+
+def _scene(kind: str, design: DesignPoint, shape: tuple[int, int], rng: np.random.Generator, photos: list[Path]):
+    """Render one training scene of ``kind`` for ``design`` on a grid of ``shape`` samples."""
+    dx, seed = design.dx_um, int(rng.integers(2**31))
+    if kind == "photo":
+        path = str(photos[int(rng.integers(len(photos)))])
+        view_um = shape[0] * dx
+        lo, hi = PHOTO_MAGNIFICATION
+        sp = scenes.covering_source_pixel_um(path, view_um, design.pitch_um * math.exp(rng.uniform(math.log(lo), math.log(hi))))
+        h_um, w_um = scenes.photo_extent_um(path, sp)
+        fx, fy = max(w_um - view_um, 0) / 2, max(h_um - view_um, 0) / 2
+        return scenes.render_scene(path, dx, shape, rng=seed, source_pixel_um=sp,
+                                   offset_um=(float(rng.uniform(-fx, fx)), float(rng.uniform(-fy, fy))))
+    if kind == "dead_leaves":
+        p = design.pitch_um
+        return scenes.render_scene("dead_leaves", dx, shape, rng=seed, colour=True, rmin_um=float(max(rng.uniform(0.3, 0.8) * p, 0.15)),
+                                   rmax_um=float(rng.uniform(15, 80) * p))
+    if kind == "text":
+        return scenes.render_scene("text", dx, shape, rng=seed, text_height_um=float(rng.uniform(4, 20) * design.pitch_um),
+                                   ink=float(rng.uniform(0.02, 0.3)), paper=float(rng.uniform(0.4, 0.9)))
+    u = rng.random()
+    if u < 0.5:
+        return random_grating(dx, shape, rng, 1000.0 / (2 * design.pitch_um))
+    if u < 0.8:
+        return scenes.render_scene("slanted_edge", dx, shape, rng=seed, angle_deg=float(rng.uniform(-180, 180)),
+                                   contrast_ratio=float(rng.uniform(1.5, 12)))
+    return scenes.render_scene("siemens_star", dx, shape, rng=seed, n_cycles=int(rng.integers(24, 160)), radius_um=1e4)
+
+
+def build_pool(path: str | Path, *, designs: int = 240, size_px: int = 160, seed: int = 0, progress=None) -> Path:
+    """Synthesise the universal net's training pool and write it to ``path`` (.npz).
+
+    Arrays: ``raw`` (N, S, S) float16 clean mosaics, ``gt`` (N, S, S, 3) float16 linear camera RGB,
+    ``design_index`` (N,), ``kernels`` (D, 3, 32, 32) float32, ``layouts`` (D,) str, ``meta_json``
+    (the designs, seconds, sources). progress: optional callable(done, total).
+    """
+    if size_px % CFA_PERIOD_PX:
+        raise ValueError(f"size_px must be a multiple of {CFA_PERIOD_PX}, got {size_px}")
+    rng = np.random.default_rng(seed)
+    photos = scenes.photo_set("train")
+    raws, gts, index, kernels, layouts, design_dicts = [], [], [], [], [], []
+    t0, total = time.time(), designs * len(KINDS)
+    for d in range(designs):
+        design = universal.random_design(rng)
+        psfs = optics.compute_psfs(design)
+        margin = margin_px(design, psfs.psf_pixel.shape[-1])
+        shape = ((size_px + 2 * margin) * design.oversample,) * 2
+        otf = sensor.make_sensor_otf(psfs.psf_pixel, design, shape)
+        for k, kind in enumerate(KINDS):
+            image = _scene(kind, design, shape, rng, photos)
+            cap = sensor.simulate_raw(image, otf, design, rng=np.random.default_rng(int(rng.integers(2**31))), noise="none")
+            sl = slice(margin, margin + size_px)
+            raws.append(cap.raw[sl, sl].astype(np.float16))
+            gts.append(cap.ground_truth[sl, sl].astype(np.float16))
+            index.append(d)
+            if progress:
+                progress(d * len(KINDS) + k + 1, total)
+        kernels.append(deconv.system_kernels(psfs.psf_pixel, design.oversample).astype(np.float32))
+        layouts.append(design.cfa)
+        design_dicts.append(design.to_dict())
+    meta = {"version": POOL_VERSION, "seed": seed, "size_px": size_px, "designs": design_dicts,
+            "kinds": list(KINDS), "seconds": round(time.time() - t0, 1), "photo_split": "train",
+            "photo_magnification": list(PHOTO_MAGNIFICATION)}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, raw=np.stack(raws), gt=np.stack(gts), design_index=np.array(index, np.int32),
+                 kernels=np.stack(kernels), layouts=np.array(layouts), meta_json=np.array(json.dumps(meta)))
+    tmp.replace(path)
+    return path
+
+
+def pool_path(designs: int, size_px: int, seed: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Path:
+    return Path(cache_dir) / f"universal_pool_d{designs}_s{size_px}_seed{seed}_v{POOL_VERSION}.npz"
+
+
+def load_pool(path: str | Path) -> dict:
+    with np.load(path) as z:
+        data = {k: z[k] for k in z.files}
+    data["meta"] = json.loads(str(data.pop("meta_json")))
+    return data
+
+
+class UniversalSampler:
+    """Random batches (one CFA layout each) from a pool: returns numpy arrays
+    raw (B, c, c), sigma (B, c, c), cond (B, c, c, COND_FEATURES), gt (B, c, c, 3) and the layout."""
+
+    def __init__(self, pool: dict, crop: int, batch: int, *, seed: int = 0, snr_range_db=SNR_RANGE_DB):
+        if crop % CFA_PERIOD_PX or crop > pool["raw"].shape[-1]:
+            raise ValueError(f"crop must be a multiple of {CFA_PERIOD_PX} up to {pool['raw'].shape[-1]}, got {crop}")
+        self.pool, self.crop, self.batch, self.snr_range = pool, crop, batch, snr_range_db
+        self.rng = np.random.default_rng(seed)
+        layouts = pool["layouts"][pool["design_index"]]
+        self.by_layout = {lay: np.flatnonzero(layouts == lay) for lay in universal.TRAINING_RANGE["cfa"]}
+        self.by_layout = {k: v for k, v in self.by_layout.items() if v.size}
+        size = pool["raw"].shape[-1]
+        self.cfa = {lay: sensor.cfa_pattern(lay, (size, size)) for lay in self.by_layout}
+
+    def state(self) -> str:
+        return json.dumps(self.rng.bit_generator.state)
+
+    def load_state(self, state: str) -> None:
+        self.rng.bit_generator.state = json.loads(state)
+
+    def sample(self):
+        rng, c = self.rng, self.crop
+        names = list(self.by_layout)
+        weights = np.array([{"hex": 2.0}.get(n, 1.0) for n in names])
+        layout = names[rng.choice(len(names), p=weights / weights.sum())]
+        idx = rng.choice(self.by_layout[layout], size=self.batch)
+        size = self.pool["raw"].shape[-1]
+        slots = (size - c) // CFA_PERIOD_PX + 1
+        out = {k: [] for k in ("raw", "sigma", "cond", "gt")}
+        for i in idx:
+            gain = math.exp(rng.uniform(*np.log(GAIN_RANGE)))
+            clean = self.pool["raw"][i].astype(np.float32) * gain
+            snr = rng.uniform(*self.snr_range)
+            sigma = sensor.noise_sigma_map(clean, snr).astype(np.float32)
+            noisy = clean + sigma * rng.standard_normal(clean.shape, dtype=np.float32)
+            kernels = self.pool["kernels"][self.pool["design_index"][i]]
+            cond = universal.conditioning(noisy, sigma, self.cfa[layout], layout, kernels)
+            y, x = rng.integers(slots, size=2) * CFA_PERIOD_PX
+            crop = (slice(y, y + c), slice(x, x + c))
+            out["raw"].append(noisy[crop])
+            out["sigma"].append(sigma[crop])
+            out["cond"].append(cond[crop])
+            out["gt"].append(self.pool["gt"][i][crop].astype(np.float32) * gain)
+        return {k: np.stack(v) for k, v in out.items()} | {"layout": layout}

@@ -1,0 +1,108 @@
+"""The universal (PSF-conditioned) Neural ISP: selection rule, conditioning, warm start, data."""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.design import preset
+from engine.isp import PipelineUnavailable
+from engine.isp.neural import infer, registry, universal, universal_data
+from engine.isp.neural import model as M
+from engine.isp.neural.universal_train import warm_start
+from engine.simulate import capture_scene
+
+TINY = M.ModelConfig(channels=8, dilations=((1, 1), (2, 2)))
+TINY_UNIVERSAL = M.ModelConfig(channels=8, dilations=((1, 1), (2, 2)), cond_features=universal.COND_FEATURES)
+OFF_PRESET = preset("0.35").replace(pitch_um=0.41, f_number=2.3, cfa="quad")
+
+
+def _randomise(net, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.03)
+    return net
+
+
+@pytest.fixture(scope="module")
+def weights_dir(tmp_path_factory):
+    """A folder with a per-design net for preset 0.45 and a universal net (tiny, random)."""
+    d = tmp_path_factory.mktemp("weights")
+    registry.export_weights(_randomise(M.build_model(TINY), 1), preset("0.45"), d / "neural_0p45.pt",
+                            steps={"total": 0}, training={"note": "test"}, validation={})
+    registry.export_universal(_randomise(M.build_model(TINY_UNIVERSAL), 2), d / "neural_universal.pt",
+                              steps={"total": 0}, training={"note": "test"}, validation={},
+                              training_range=universal.TRAINING_RANGE)
+    return d
+
+
+def test_selection_rule(weights_dir):
+    assert registry.select(preset("0.45"), "auto", weights_dir)["kind"] == "design"
+    assert registry.select(preset("0.45"), "universal", weights_dir)["kind"] == "universal"
+    assert registry.select(OFF_PRESET, "auto", weights_dir)["kind"] == "universal"
+    with pytest.raises(PipelineUnavailable, match="no trained weights"):
+        registry.select(OFF_PRESET, "design", weights_dir)
+    with pytest.raises(ValueError, match="neural must be one of"):
+        registry.select(OFF_PRESET, "best", weights_dir)
+    label = registry.select(OFF_PRESET, "auto", weights_dir)["label"]
+    assert "universal net" in label and "0.3-1.3 um" in label
+
+
+def test_no_universal_installed_says_so(tmp_path):
+    with pytest.raises(PipelineUnavailable, match="no universal net"):
+        registry.select(OFF_PRESET, "auto", tmp_path)
+
+
+def test_outside_training_range_names_the_parameter(weights_dir):
+    far = OFF_PRESET.replace(pitch_um=1.8, snr_db=55.0, zernike=((4, 1.5),))
+    warning = registry.select(far, "auto", weights_dir)["warning"]
+    assert "pitch_um 1.8 um" in warning and "snr_db 55 dB" in warning and "Z4" in warning
+    assert registry.select(OFF_PRESET, "auto", weights_dir)["warning"] is None
+
+
+def test_conditioned_crop_at_an_off_preset_design(weights_dir):
+    capture = capture_scene(OFF_PRESET, "dead_leaves", 48, seed=0)
+    net, selection = registry.load_selected(OFF_PRESET, "auto", weights_dir)
+    assert selection["kind"] == "universal" and net.config.cond_features == universal.COND_FEATURES
+    out = infer.process_capture(capture, net)
+    assert out.shape == (48, 48, 3) and np.isfinite(out).all()
+
+
+def test_warm_start_reproduces_the_source_net(tmp_path):
+    source = _randomise(M.build_model(TINY), 4)
+    entry = registry.export_weights(source, preset("0.45"), tmp_path / "src.pt", steps={}, training={}, validation={})
+    net = M.build_model(TINY_UNIVERSAL)
+    warm_start(net, tmp_path / entry["file"])
+    raw = torch.rand(1, 1, 32, 32) * 0.8
+    sigma = torch.sqrt(raw) * 0.02
+    cond = torch.rand(1, universal.COND_FEATURES, 32, 32)
+    loaded = registry.load_model(preset("0.45"), tmp_path)
+    with torch.no_grad():
+        assert float((net.eval()(raw, sigma, cond) - loaded(raw, sigma)).abs().max()) < 1e-5
+
+
+def test_conditioning_planes():
+    capture = capture_scene(OFF_PRESET, "slanted_edge", 32, seed=1)
+    from engine.isp import deconv
+
+    planes = universal.conditioning(capture.raw, capture.noise_sigma, capture.cfa, "quad", deconv.design_kernels(OFF_PRESET))
+    assert planes.shape == (32, 32, universal.COND_FEATURES)
+    assert np.allclose(planes[..., 3:], planes[0, 0, 3:])  # the MTF descriptor is constant
+    assert 0 < planes[0, 0, -1] < planes[0, 0, 3] <= 1
+
+
+def test_random_designs_are_valid_and_seeded():
+    a = [universal.random_design(np.random.default_rng(5)) for _ in range(2)]
+    assert a[0] == a[1]
+    designs = [universal.random_design(np.random.default_rng(s)) for s in range(40)]
+    assert {d.cfa for d in designs} == {"hex", "quad", "bayer"}
+    assert all(universal.outside_training_range(d.replace(snr_db=30.0)) == [] for d in designs)
+
+
+def test_training_grating_is_never_the_instrument():
+    rng = np.random.default_rng(0)
+    img = universal_data.random_grating(0.2, (64, 64), rng, 1000.0)
+    assert img.shape == (64, 64, 3) and np.isfinite(img).all()
+    # a coloured, oriented sinusoid: channels differ and both axes vary
+    assert np.ptp(img[..., 0] / img[..., 1]) > 0.01
+    assert np.ptp(img[:, 32, 1]) > 0 and np.ptp(img[32, :, 1]) > 0
