@@ -381,23 +381,35 @@ def _cmd_isp(args: argparse.Namespace) -> None:
 
 
 def _cmd_mtf(args: argparse.Namespace) -> None:
-    from engine.study import measure_mtf
+    from engine import instruments
+    from engine.isp import PIPELINES
 
+    if args.pipeline not in PIPELINES:
+        raise UsageError(f"mtf: --pipeline must be one of {', '.join(PIPELINES)}, got {args.pipeline!r}")
     design = design_from_args(args)
     _check_scene_fits(args.size, 0, design)
     update, bar = _progress_bar(f"MTF {args.pipeline}")
     try:
-        result = measure_mtf(design, (args.pipeline,), size_px=args.size, count=args.count, seed=args.seed,
-                             progress=update)[args.pipeline]
+        results, skipped = instruments.measure_instruments(
+            design, (args.pipeline,), size_px=args.size, count=args.count, seed=args.seed,
+            edge_angle_deg=args.edge_angle_deg, edge_contrast=args.edge_contrast, progress=update)
     except ValueError as err:
-        raise _engine_error("mtf", err, {"size_px": "--size", "count": "--count"}) from None
+        raise _engine_error("mtf", err, {"size_px": "--size", "count": "--count", "edge_angle_deg": "--edge-angle-deg",
+                                         "edge_contrast": "--edge-contrast"}) from None
     finally:
         bar.close()
-    out = {**result.to_dict(), "pipeline": args.pipeline, "design": design.to_dict()}
+    if args.pipeline in skipped:
+        raise UsageError(f"mtf: {skipped[args.pipeline]}")
+    by_instrument = results[args.pipeline]
+    out = {**by_instrument["grating"].to_dict(), "pipeline": args.pipeline, "design": design.to_dict(),
+           "instruments": {name: result.to_dict() for name, result in by_instrument.items()}}
     if args.json:
         print(json.dumps(out, indent=2))
-    else:
-        print(f"MTF50 H {out['mtf50_h_cyc_per_mm']} cycles/mm, V {out['mtf50_v_cyc_per_mm']} cycles/mm ({args.pipeline})")
+        return
+    for name, label in instruments.INSTRUMENTS.items():
+        measured = out["instruments"][name]
+        print(f"{label}: MTF50 H {measured['mtf50_h_cyc_per_mm']}, V {measured['mtf50_v_cyc_per_mm']} cycles/mm "
+              f"({args.pipeline})")
 
 
 def _cmd_study(args: argparse.Namespace) -> None:
@@ -519,9 +531,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help=f"output image: {', '.join(IMAGE_FORMATS)} (written atomically)")
     p.set_defaults(run=_cmd_isp)
 
-    p = commands.add_parser("mtf", help="MTF of a design through a pipeline (sinusoidal gratings)")
+    p = commands.add_parser("mtf", help="MTF of a design through a pipeline (sinusoid gratings, ISO 12233 e-SFR, "
+                                        "dead-leaves texture)")
     _add_design_options(p)
-    p.add_argument("--pipeline", choices=("demosaic", "traditional", "neural"), default="traditional")
+    p.add_argument("--pipeline", default="traditional", help="one of engine.isp.PIPELINES (default traditional)")
+    p.add_argument("--edge-angle-deg", type=float, default=5.0,
+                   help="e-SFR edge angle off vertical (H) and off horizontal (V), degrees in [2, 20] (default 5)")
+    p.add_argument("--edge-contrast", type=float, default=4.0,
+                   help="e-SFR edge bright : dark reflectance ratio in [1.5, 100] (default 4, ISO 12233 low contrast)")
     p.add_number("--size", int, Allowed(32, 1024, "pixels", 8), "simulated window (default 128)", default=128)
     p.add_number("--count", int, Allowed(2, 128), "number of grating frequencies (default 24)", default=24)
     p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of the noise (default 0)", default=0)

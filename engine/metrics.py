@@ -1,8 +1,10 @@
-"""Measuring instruments: MTF by sinusoidal gratings (lock-in), ISO 12233 slanted-edge SFR, MTF50.
+"""Measuring instruments on images: MTF by sinusoidal gratings (lock-in), ISO 12233 slanted-edge
+SFR, dead-leaves texture MTF (spectral ratio), and MTF10/30/50 crossings.
 
 Frequencies are in cycles/mm on the sensor (the paper's unit, appendix A.6), converted from
 cycles/pixel with the pixel pitch. H = frequency along x (columns), V = along y (rows). Images
 given to the instruments are *linear* luminance (callers undo the colour chain first).
+:mod:`engine.instruments` runs them through whole pipelines.
 """
 
 from __future__ import annotations
@@ -29,17 +31,27 @@ def grating_contrast(luminance: np.ndarray, freq_cyc_per_mm: float, pitch_um: fl
     return float(np.hypot(a, b) / c0)
 
 
-def mtf50(freq_cyc_per_mm: np.ndarray, mtf: np.ndarray) -> float:
-    """First frequency where the MTF falls through 0.5 (linear interpolation), cycles/mm; NaN if it never does."""
+MTF_LEVELS = (0.1, 0.3, 0.5)
+"""The MTF levels reported (MTF10, MTF30, MTF50)."""
+
+
+def mtf_crossing(freq_cyc_per_mm: np.ndarray, mtf: np.ndarray, level: float) -> float:
+    """First frequency where the MTF falls through ``level`` (linear interpolation), cycles/mm; NaN if
+    it never does within the curve."""
     freq, mtf = np.asarray(freq_cyc_per_mm, dtype=float), np.asarray(mtf, dtype=float)
-    below = np.nonzero(mtf < 0.5)[0]
+    below = np.nonzero(mtf < level)[0]
     if below.size == 0:
         return float("nan")
     k = below[0]
     if k == 0:
         return float(freq[0])
     f0, f1, m0, m1 = freq[k - 1], freq[k], mtf[k - 1], mtf[k]
-    return float(f0 + (m0 - 0.5) * (f1 - f0) / (m0 - m1))
+    return float(f0 + (m0 - level) * (f1 - f0) / (m0 - m1))
+
+
+def mtf50(freq_cyc_per_mm: np.ndarray, mtf: np.ndarray) -> float:
+    """First frequency where the MTF falls through 0.5 (linear interpolation), cycles/mm; NaN if it never does."""
+    return mtf_crossing(freq_cyc_per_mm, mtf, 0.5)
 
 
 def slanted_edge_sfr(
@@ -81,3 +93,56 @@ def slanted_edge_sfr(
     freq_cyc_per_px = np.fft.rfftfreq(lsf.size, 1.0 / oversampling)
     keep = freq_cyc_per_px <= 0.5
     return freq_cyc_per_px[keep] * 1e3 / pitch_um, sfr[keep]
+
+
+def _windowed_power(images: np.ndarray) -> np.ndarray:
+    """Power spectrum |FFT|^2 of each mean-removed, 2D-Hann-windowed image (..., H, W), averaged over
+    the leading axes."""
+    images = np.asarray(images, dtype=np.float64)
+    rows, cols = images.shape[-2:]
+    window = np.outer(np.hanning(rows), np.hanning(cols))
+    centred = images - images.mean(axis=(-2, -1), keepdims=True)
+    power = np.abs(np.fft.fft2(centred * window)) ** 2
+    return power.reshape(-1, rows, cols).mean(axis=0)
+
+
+def texture_mtf(
+    output: np.ndarray, reference: np.ndarray, flat: np.ndarray, pitch_um: float, *,
+    reference_box_px: float = 0.0, bins: int = 32, half_angle_deg: float = 22.5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dead-leaves texture MTF, H and V, by the spectral ratio of IEEE 1858 / CPIQ texture acutance.
+
+    ``MTF(f) = sqrt((P_out(f) - P_flat(f)) / P_ref(f))``: P is the power spectrum of the mean-removed,
+    Hann-windowed linear luminance, summed over the 2D frequencies of each radial bin that lie within
+    ``half_angle_deg`` of the x axis (H) or the y axis (V). output: the captured texture; reference:
+    the ideal image of the same chart on the same pixel grid; flat: a uniform patch captured the same
+    way, whose power is the noise's (removed from the output's). Each may be a stack (..., H, W) of
+    realisations, whose powers are averaged. reference_box_px: width (pixels) of a box the reference
+    was filtered with (the pixel aperture of a ground truth); its sinc is divided out of the reference,
+    so the MTF includes that aperture as the grating MTF does. Bins cover (0, Nyquist] cycles/pixel;
+    those within the window's main lobe of zero (2 / size) are left out. Returns (bin centres
+    cycles/mm, mtf_h, mtf_v).
+    """
+    shape = np.shape(output)[-2:]
+    if np.shape(reference)[-2:] != shape or np.shape(flat)[-2:] != shape:
+        raise ValueError(f"output, reference and flat must have the same image size, got {np.shape(output)}, "
+                         f"{np.shape(reference)} and {np.shape(flat)}")
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.fftfreq(shape[1])[None, :]
+    box = np.sinc(fx * reference_box_px) * np.sinc(fy * reference_box_px)
+    signal = _windowed_power(output) - _windowed_power(flat)
+    chart = _windowed_power(reference) / np.maximum(box**2, 1e-12)
+    radius = np.hypot(fx, fy)
+    edges = np.linspace(0.0, 0.5, bins + 1)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    keep = edges[:-1] >= 2.0 / min(shape)
+    which = np.digitize(radius, edges) - 1
+    slope = np.tan(np.radians(half_angle_deg))
+    curves = []
+    for along, across in ((fx, fy), (fy, fx)):
+        sector = (np.abs(across) <= slope * np.abs(along)) & (radius <= 0.5)
+        index = np.where(sector, which, bins)
+        sums = [np.bincount(index.ravel(), (p * sector).ravel(), minlength=bins + 1)[:bins] for p in (signal, chart)]
+        ratio = sums[0] / np.where(sums[1] > 0, sums[1], np.nan)
+        curves.append(np.sqrt(np.clip(ratio, 0.0, None))[keep])
+    return centres[keep] * 1e3 / pitch_um, curves[0], curves[1]

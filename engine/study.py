@@ -1,115 +1,24 @@
 """The paper's study, reproduced: MTF through whole pipelines (Table 2) and perceptual metrics on
 held-out photos (Table 3), side by side with the paper's numbers (assets/paper_tables.json).
 
-MTF instrument (design.md 3): neutral sinusoidal gratings (mean 0.4, contrast 0.5) at frequencies
-with a whole number of cycles across the simulated window (so the periodic sensor model has no
-seam), through optics + sensor (+ noise at the design's SNR) + pipeline; the output is linearised
-(inverse colour chain), reduced to luminance, cropped by ``MARGIN_PX`` on each side and its
-contrast measured by lock-in at the known frequency, divided by the input contrast.
+Table 2 is the paper's instrument, sinusoid gratings, beside the paper; with it the study reports
+the MTF50 of every pipeline by all three instruments of :mod:`engine.instruments` (gratings, ISO 12233
+e-SFR, dead-leaves texture). The paper's numbers are set beside ours only where the design matches
+the paper's conditions (``paper_mismatch``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from functools import lru_cache
+import math
 
 import numpy as np
 
-from engine import metrics, optics, scenes, sensor
+from engine import instruments, scenes, sensor
 from engine.design import ASSETS, DesignPoint
+from engine.instruments import MTFResult, grating_frequencies, measure_mtf, measure_sfr_mtf50, psfs_for  # noqa: F401 (API)
 from engine.isp import color, run_pipeline
 from engine.simulate import capture_scene, margin_px
-
-GRATING_MEAN, GRATING_CONTRAST = 0.4, 0.5
-MARGIN_PX = 8
-
-
-@dataclass(frozen=True)
-class MTFResult:
-    """MTF of one design through one pipeline. Frequencies in cycles/mm on the sensor."""
-
-    freq_cyc_per_mm: np.ndarray
-    mtf_h: np.ndarray
-    mtf_v: np.ndarray
-    mtf50_h_cyc_per_mm: float
-    mtf50_v_cyc_per_mm: float
-
-    def to_dict(self) -> dict:
-        return {
-            "freq_cyc_per_mm": self.freq_cyc_per_mm.round(3).tolist(),
-            "mtf_h": self.mtf_h.round(5).tolist(),
-            "mtf_v": self.mtf_v.round(5).tolist(),
-            "mtf50_h_cyc_per_mm": round(self.mtf50_h_cyc_per_mm, 2),
-            "mtf50_v_cyc_per_mm": round(self.mtf50_v_cyc_per_mm, 2),
-        }
-
-
-@lru_cache(maxsize=16)
-def psfs_for(design: DesignPoint, size: int | None = None) -> optics.PSFSet:
-    """PSFs of a design (S x S samples, default :func:`engine.optics.psf_size`), cached per process."""
-    return optics.compute_psfs(design, size=size)
-
-
-def grating_frequencies(design: DesignPoint, size_px: int, count: int) -> np.ndarray:
-    """``count`` frequencies (cycles/mm) with whole cycles across ``size_px`` pixels, up to just below
-    the pixel Nyquist 1000 / (2 pitch_um)."""
-    cycles = np.unique(np.round(np.linspace(1, size_px // 2 - 1, count)).astype(int))
-    return cycles * 1e3 / (size_px * design.pitch_um)
-
-
-def measure_mtf(
-    design: DesignPoint,
-    pipelines: tuple[str, ...] = ("demosaic", "traditional"),
-    *,
-    size_px: int = 128,
-    count: int = 24,
-    seed: int = 0,
-    progress=None,
-) -> dict[str, MTFResult]:
-    """H and V MTF of ``design`` through each of ``pipelines`` at ``count`` grating frequencies.
-
-    Every pipeline sees the same captures. size_px: simulated window, pixels per side.
-    progress: optional callable(done, total) called after each capture.
-    """
-    freqs = grating_frequencies(design, size_px, count)
-    shape = (size_px * design.oversample,) * 2
-    otf = sensor.make_sensor_otf(psfs_for(design).psf_pixel, design, shape)
-    chain = color.color_chain()
-    contrast = {(p, o): [] for p in pipelines for o in ("h", "v")}
-    total, done = 2 * freqs.size, 0
-    for orientation in ("h", "v"):
-        for k, f in enumerate(freqs):
-            scene = scenes.grating(
-                design.dx_um, shape, orientation=orientation, freq_cyc_per_mm=float(f),
-                mean=GRATING_MEAN, contrast=GRATING_CONTRAST,
-            )
-            capture = sensor.simulate_raw(scene, otf, design, rng=seed + k)
-            for pipeline in pipelines:
-                out = run_pipeline(pipeline, capture, chain)
-                lum = color.linear_luminance(color.display_to_linear_srgb(out, chain))
-                crop = lum[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX]
-                measured = metrics.grating_contrast(crop, float(f), design.pitch_um, orientation)
-                contrast[pipeline, orientation].append(measured / GRATING_CONTRAST)
-            done += 1
-            if progress:
-                progress(done, total)
-    results = {}
-    for pipeline in pipelines:
-        mtf_h, mtf_v = np.array(contrast[pipeline, "h"]), np.array(contrast[pipeline, "v"])
-        results[pipeline] = MTFResult(freqs, mtf_h, mtf_v, metrics.mtf50(freqs, mtf_h), metrics.mtf50(freqs, mtf_v))
-    return results
-
-
-def measure_sfr_mtf50(design: DesignPoint, pipeline: str, *, size_px: int = 128, seed: int = 0) -> float:
-    """MTF50 (cycles/mm, H) by the ISO 12233 slanted edge (5 degrees) through ``pipeline``."""
-    chain = color.color_chain()
-    capture = capture_scene(design, "slanted_edge", size_px, seed=seed, psfs=psfs_for(design))
-    out = run_pipeline(pipeline, capture, chain)
-    lum = color.linear_luminance(color.display_to_linear_srgb(out, chain))
-    crop = lum[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX]
-    freq, sfr = metrics.slanted_edge_sfr(crop, design.pitch_um)
-    return metrics.mtf50(freq, sfr)
 
 
 def paper_tables() -> dict:
@@ -126,10 +35,37 @@ def paper_rows(table_key: str) -> dict[float, dict]:
     return {row[0]: dict(zip(table["columns"], row)) for row in table["rows"]}
 
 
+PAPER_CONDITIONS = "the preset lens, 35 dB (hold), hex CFA, a Table 1 pitch and F#, single frame"
+"""The conditions of the paper's Table 2 (and Table 3) measurements."""
+
+
+def paper_mismatch(design: DesignPoint) -> list[str]:
+    """How ``design`` differs from the paper's measurement conditions (``PAPER_CONDITIONS``), one
+    phrase per difference; empty where the paper's numbers apply. The numerical oversampling is ignored."""
+    from engine.design import presets
+
+    table1 = {(p.pitch_um, p.f_number): p for p in presets().values()}
+    reference = table1.get((design.pitch_um, design.f_number))
+    found = [] if reference else [f"{design.pitch_um:g} um at F/{design.f_number:g} is not a Table 1 design"]
+    reference = reference or next(iter(table1.values())).replace(pitch_um=design.pitch_um, f_number=design.f_number)
+    snr_db = sensor.effective_snr_db(design)
+    if not math.isclose(snr_db, sensor.effective_snr_db(reference), abs_tol=1e-6):
+        found.append(f"SNR {snr_db:g} dB")
+    if design.cfa != reference.cfa:
+        found.append(f"{design.cfa} CFA")
+    if design.burst != 1:
+        found.append(f"a {design.burst}-frame burst")
+    lens = ("f_number_ref", "zernike", "ocl", "fill_factor")
+    if any(getattr(design, f) != getattr(reference, f) for f in lens):
+        found.append("a lens, OCL or fill factor other than the preset's")
+    return found
+
+
 def table2(
     designs: dict[str, DesignPoint], pipelines: tuple[str, ...], *, size_px: int, count: int, progress=None
 ) -> tuple[list[dict], dict[str, dict[str, MTFResult]]]:
-    """Table 2 (MTF50, cycles/mm): ours beside the paper's, per design and pipeline, with ratios.
+    """Table 2 (MTF50, cycles/mm, sinusoid gratings): ours beside the paper's (where the design
+    matches the paper's conditions, else None), per design and pipeline, with ratios.
 
     Returns (rows, curves) with curves[design_name][pipeline] the full MTF results.
     """
@@ -139,7 +75,7 @@ def table2(
         step = (lambda d, t, i=i: progress(i * t + d, len(designs) * t)) if progress else None
         curves[name] = measure_mtf(design, pipelines, size_px=size_px, count=count, progress=step)
         row = {"pitch_um": design.pitch_um, "f_number": design.f_number}
-        ref = paper.get(design.pitch_um, {})
+        ref = {} if paper_mismatch(design) else paper.get(design.pitch_um, {})
         for pipeline in pipelines:
             result = curves[name][pipeline]
             for axis, ours in (("h", result.mtf50_h_cyc_per_mm), ("v", result.mtf50_v_cyc_per_mm)):
@@ -149,6 +85,28 @@ def table2(
                 row[f"{axis}_{pipeline}_ratio"] = round(ours / theirs, 3) if theirs else None
         rows.append(row)
     return rows, curves
+
+
+def instruments_table(
+    designs: dict[str, DesignPoint], pipelines: tuple[str, ...], gratings: dict[str, dict[str, MTFResult]], *,
+    size_px: int, progress=None,
+) -> list[dict]:
+    """MTF50 (cycles/mm, H and V) per design, pipeline and instrument (gratings reused from Table 2),
+    with each pipeline's grating / e-SFR ratio: keys like ``neural_sfr_mtf50_h``, ``neural_grating_over_sfr_h``."""
+    rows = []
+    for i, (name, design) in enumerate(designs.items()):
+        results, _ = instruments.measure_instruments(design, pipelines, size_px=size_px, gratings=gratings[name])
+        row = {"pitch_um": design.pitch_um, "f_number": design.f_number}
+        for pipeline, by_instrument in results.items():
+            for axis in ("h", "v"):
+                for instrument, result in by_instrument.items():
+                    row[f"{pipeline}_{instrument}_mtf50_{axis}"] = instruments.rounded(result.crossing(0.5, axis), 1)
+                ratio = by_instrument["grating"].crossing(0.5, axis) / by_instrument["sfr"].crossing(0.5, axis)
+                row[f"{pipeline}_grating_over_sfr_{axis}"] = instruments.rounded(ratio, 3)
+        rows.append(row)
+        if progress:
+            progress(i + 1, len(designs))
+    return rows
 
 
 def view_size_px(design: DesignPoint, extent_um: float) -> int:
@@ -289,7 +247,9 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
         if table == 2:
             rows, curves = table2(designs, pipelines, size_px=settings["size_px"], count=settings["count"],
                                   progress=update)
-            report.update(settings={k: settings[k] for k in ("size_px", "count")}, rows=rows)
+            report.update(settings={k: settings[k] for k in ("size_px", "count")}, rows=rows,
+                          instruments=instruments_table(designs, pipelines, curves, size_px=settings["size_px"],
+                                                        progress=update))
             figs = {"mtf_curves": figures.mtf_curves_figure(curves, {n: d.pitch_um for n, d in designs.items()}),
                     "mtf50_vs_pitch": figures.mtf50_vs_pitch_figure(rows, pipelines)}
             per_image = None
@@ -336,6 +296,24 @@ def _write_outputs(out_dir: str, table: int, rows: list[dict], per_image, figs: 
     return written
 
 
+def format_instruments(rows: list[dict], pipelines: list[str]) -> list[str]:
+    """Lines of the instruments table: MTF50 H / V per pipeline by gratings, e-SFR and dead leaves,
+    and the grating / e-SFR ratio (H / V)."""
+    lines = ["", "MTF50 by instrument, H / V (cycles/mm): grating | e-SFR | dead leaves | grating / e-SFR",
+             f"{'pitch um':>8} {'F#':>5}" + "".join(f" | {p:^47}" for p in pipelines)]
+    def pair(r: dict, key: str, digits: int) -> str:
+        return "/".join("-" if r[key.format(a)] is None else f"{r[key.format(a)]:.{digits}f}" for a in "hv")
+
+    for r in rows:
+        line = f"{r['pitch_um']:>8} {r['f_number']:>5}"
+        for p in pipelines:
+            cells = [pair(r, f"{p}_{i}_mtf50_{{}}", 0) for i in instruments.INSTRUMENTS]
+            line += f" | {' '.join(f'{c:>9}' for c in cells)} {pair(r, f'{p}_grating_over_sfr_{{}}', 2):>9}"
+        lines.append(line)
+    lines.append(instruments.WHY_THEY_DIFFER)
+    return lines
+
+
 def format_report(report: dict) -> str:
     """The report as an aligned text table: ours | paper | ratio per column."""
     rows = report["rows"]
@@ -354,6 +332,7 @@ def format_report(report: dict) -> str:
                     line += f" | {r[f'{axis}_{pipeline}']:>7.1f} / {paper if paper else '-':>6} ({ratio if ratio else '-'})"
             lines.append(line)
         lines.append("MTF50 in cycles/mm on the sensor.")
+        lines += format_instruments(report["instruments"], report["pipelines"])
     else:
         header = f"{'pitch um':>8} {'F#':>5} {'px':>4}"
         for pipeline in report["pipelines"]:

@@ -1,10 +1,10 @@
-"""The MTF instruments on a known linear filter (Gaussian blur, analytic MTF)."""
+"""The MTF instruments on known linear filters (Gaussian blur, box: analytic MTFs) and ideal pipelines."""
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from engine.metrics import grating_contrast, mtf50, slanted_edge_sfr
+from engine.metrics import grating_contrast, mtf50, mtf_crossing, slanted_edge_sfr, texture_mtf
 
 PITCH_UM = 0.5
 SIGMA_PX = 1.2
@@ -59,3 +59,56 @@ def test_edge_that_is_not_slanted_is_refused():
     edge[:, 32:] = 1.0
     with pytest.raises(ValueError, match="not slanted"):
         slanted_edge_sfr(edge, PITCH_UM)
+
+
+def _dead_leaves_luminance(n=128, seed=0):
+    from engine.scenes import dead_leaves
+
+    return dead_leaves(PITCH_UM, (n, n), rng=seed, rmin_um=0.5 * PITCH_UM, rmax_um=64 * PITCH_UM)[..., 1].astype(float)
+
+
+def test_texture_mtf_of_an_identity_pipeline_is_one():
+    reference = np.stack([_dead_leaves_luminance(seed=k) for k in range(2)])  # two charts, as the instrument
+    rng = np.random.default_rng(1)
+    noisy = reference + rng.normal(0, 0.02, reference.shape)
+    flat = np.full_like(reference, reference.mean()) + rng.normal(0, 0.02, reference.shape)
+    freq, mtf_h, mtf_v = texture_mtf(noisy, reference, flat, PITCH_UM)
+    upto = freq <= 0.7 * 1e3 / (2 * PITCH_UM)
+    np.testing.assert_allclose(mtf_h[upto], 1.0, atol=0.05)
+    np.testing.assert_allclose(mtf_v[upto], 1.0, atol=0.05)
+
+
+def test_texture_mtf_of_a_gaussian_blur_is_its_analytic_mtf():
+    reference = _dead_leaves_luminance()
+    rng = np.random.default_rng(2)
+    blurred = ndimage.gaussian_filter(reference, SIGMA_PX) + rng.normal(0, 0.005, reference.shape)
+    flat = np.full_like(reference, reference.mean()) + rng.normal(0, 0.005, reference.shape)
+    freq, mtf_h, mtf_v = texture_mtf(blurred, reference, flat, PITCH_UM)
+    for mtf in (mtf_h, mtf_v):
+        np.testing.assert_allclose(mtf, gaussian_mtf(freq), atol=0.05)
+        assert mtf50(freq, mtf) == pytest.approx(mtf50(freq, gaussian_mtf(freq)), rel=0.05)
+    _, noisy_h, _ = texture_mtf(blurred, reference, np.zeros_like(flat), PITCH_UM)
+    assert noisy_h[-4:].min() > 10 * gaussian_mtf(freq[-4])  # without the flat patch the noise reads as texture
+
+
+def test_texture_mtf_divides_the_reference_aperture_out():
+    """A reference box-filtered by a 1-px aperture: the MTF of the identity is then that box's sinc."""
+    reference = _dead_leaves_luminance()
+    box = ndimage.uniform_filter(reference, 3)  # a 3-px box stands in for a known aperture
+    freq, mtf_h, _ = texture_mtf(box, box, np.zeros_like(box), PITCH_UM, reference_box_px=3.0)
+    f_px = freq * PITCH_UM * 1e-3
+    upto = f_px < 0.3  # the sinc's first zero is at 1/3 cycles/px
+    np.testing.assert_allclose(mtf_h[upto], np.abs(np.sinc(3 * f_px[upto])), atol=0.05)
+
+
+def test_mtf_crossings_at_10_30_and_50_percent():
+    dense = np.linspace(0, 1000, 2001)
+    mtf = gaussian_mtf(dense)
+    for level in (0.1, 0.3, 0.5):
+        expected = np.sqrt(-np.log(level) / 2) / (np.pi * SIGMA_PX) * 1e3 / PITCH_UM
+        assert mtf_crossing(dense, mtf, level) == pytest.approx(expected, rel=1e-3)
+
+
+def test_texture_mtf_refuses_mismatched_sizes():
+    with pytest.raises(ValueError, match="same image size"):
+        texture_mtf(np.zeros((32, 32)), np.zeros((32, 32)), np.zeros((16, 16)), PITCH_UM)

@@ -1,0 +1,89 @@
+"""The three MTF instruments through whole pipelines: agreement on the linear pipelines, pipelines
+that cannot run, the edge options, the CLI and study outputs, and where the paper's numbers apply."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine import instruments, study
+from engine.cli import main
+from engine.design import preset, presets
+from engine.isp import PipelineUnavailable
+
+LINEAR = ("demosaic", "traditional")
+
+
+@pytest.mark.parametrize("name", list(presets()))
+def test_grating_and_esfr_mtf50_agree_within_10_percent_for_demosaic_and_traditional(name):
+    design = preset(name)
+    gratings = instruments.measure_mtf(design, LINEAR, size_px=128, count=16)
+    edges = instruments.measure_edge(design, LINEAR, size_px=128)
+    for pipeline in LINEAR:
+        for axis in ("h", "v"):
+            grating, edge = gratings[pipeline].crossing(0.5, axis), edges[pipeline].crossing(0.5, axis)
+            assert edge == pytest.approx(grating, rel=0.10), (pipeline, axis)
+
+
+def test_instruments_skip_a_pipeline_that_cannot_run_and_say_why(monkeypatch):
+    real = instruments.run_pipeline
+
+    def run(name, capture, chain=None):
+        if name == "neural":
+            raise PipelineUnavailable("no trained weights for this design")
+        return real(name, capture, chain)
+
+    monkeypatch.setattr(instruments, "run_pipeline", run)
+    results, skipped = instruments.measure_instruments(preset("0.75"), ("demosaic", "neural"), size_px=64, count=4)
+    assert list(results) == ["demosaic"] and skipped == {"neural": "no trained weights for this design"}
+    assert set(results["demosaic"]) == set(instruments.INSTRUMENTS)
+    texture = results["demosaic"]["dead_leaves"]
+    assert texture.freq_cyc_per_mm[-1] <= 1e3 / (2 * 0.75) and 0.5 < texture.mtf_h[0] < 1.2
+
+
+def test_edge_options_are_checked_and_change_the_chart():
+    design = preset("0.75")
+    with pytest.raises(ValueError, match=r"edge_angle_deg must be in \[2, 20\] degrees, got 30"):
+        instruments.measure_edge(design, ("demosaic",), angle_deg=30.0)
+    steep = instruments.measure_edge(design, ("demosaic",), size_px=64, angle_deg=10.0, contrast=10.0)["demosaic"]
+    assert 100 < steep.mtf50_h_cyc_per_mm < 200 and 100 < steep.mtf50_v_cyc_per_mm < 200
+
+
+def test_mtf_cli_json_keeps_its_keys_and_adds_the_three_instruments(capsys):
+    assert main(["mtf", "--preset", "0.75", "--pipeline", "demosaic", "--size", "64", "--count", "6",
+                 "--edge-angle-deg", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"freq_cyc_per_mm", "mtf_h", "mtf_v", "mtf50_h_cyc_per_mm", "mtf50_v_cyc_per_mm", "design"} <= set(out)
+    assert set(out["instruments"]) == {"grating", "sfr", "dead_leaves"}
+    for result in out["instruments"].values():
+        assert len(result["mtf_h"]) == len(result["mtf_v"]) == len(result["freq_cyc_per_mm"])
+        for level in (10, 30, 50):
+            assert {f"mtf{level}_h_cyc_per_mm", f"mtf{level}_v_cyc_per_mm"} <= set(result)
+    assert out["instruments"]["grating"]["mtf50_h_cyc_per_mm"] == out["mtf50_h_cyc_per_mm"]
+    assert main(["mtf", "--preset", "0.75", "--edge-contrast", "1"]) == 2
+    assert "--edge-contrast must be in [1.5, 100]" in capsys.readouterr().err
+
+
+def test_study_instruments_table_sets_the_three_mtf50s_side_by_side():
+    designs = {"0.75": preset("0.75")}
+    gratings = {"0.75": instruments.measure_mtf(designs["0.75"], ("demosaic",), size_px=64, count=8)}
+    rows = study.instruments_table(designs, ("demosaic",), gratings, size_px=64)
+    row = rows[0]
+    for name in instruments.INSTRUMENTS:
+        assert 80 < row[f"demosaic_{name}_mtf50_h"] < 250
+    assert row["demosaic_grating_over_sfr_h"] == pytest.approx(
+        row["demosaic_grating_mtf50_h"] / row["demosaic_sfr_mtf50_h"], rel=0.01)
+    text = "\n".join(study.format_instruments(rows, ["demosaic"]))
+    assert "grating / e-SFR" in text and instruments.WHY_THEY_DIFFER in text
+
+
+def test_the_paper_numbers_apply_only_under_the_paper_conditions():
+    design = preset("0.35")
+    assert study.paper_mismatch(design) == [] and study.paper_mismatch(design.replace(oversample=4)) == []
+    assert study.paper_mismatch(design.replace(snr_db=30.0)) == ["SNR 30 dB"]
+    assert study.paper_mismatch(design.replace(cfa="quad", burst=4)) == ["quad CFA", "a 4-frame burst"]
+    assert "not a Table 1 design" in study.paper_mismatch(design.replace(pitch_um=0.4))[0]
+    assert study.paper_mismatch(design.replace(zernike=((4, 0.1),))) == ["a lens, OCL or fill factor other than the preset's"]
+    rows, _ = study.table2({"noisy": design.replace(snr_db=30.0)}, ("demosaic",), size_px=32, count=4)
+    assert rows[0]["h_demosaic_paper"] is None and rows[0]["h_demosaic_ratio"] is None
