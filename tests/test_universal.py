@@ -106,3 +106,35 @@ def test_training_grating_is_never_the_instrument():
     # a coloured, oriented sinusoid: channels differ and both axes vary
     assert np.ptp(img[..., 0] / img[..., 1]) > 0.01
     assert np.ptp(img[:, 32, 1]) > 0 and np.ptp(img[32, :, 1]) > 0
+
+
+def test_finetune_can_be_cancelled_and_resumed(tmp_path, monkeypatch):
+    """A fine-tune job stops, checkpointed, when its cancel flag appears; run again, it resumes from
+    the checkpoint and exports the design's net into the user folder, where the registry finds it."""
+    from engine.isp.neural import finetune, universal_data, universal_train
+
+    design = OFF_PRESET
+    pretrained = tmp_path / "pretrained"
+    registry.export_universal(_randomise(M.build_model(TINY_UNIVERSAL), 2), pretrained / "u.pt", steps={"total": 0},
+                              training={}, validation={}, training_range=universal.TRAINING_RANGE)
+    monkeypatch.setattr(registry, "PRETRAINED_DIR", pretrained)
+    monkeypatch.setattr(universal_train, "UNIVERSAL_CONFIG", TINY_UNIVERSAL)
+    user = tmp_path / "user"
+    paths = finetune.job_paths(design, user)
+    universal_data.build_pool(paths["pool"], designs=[design], size_px=112, seed=0)
+    steps_seen = []
+
+    def cancel_after_two(step, total, loss):
+        steps_seen.append(step)
+        if step == 2:
+            finetune.request_cancel(design, user)
+
+    first = finetune.run_job(design, steps=4, directory=user, progress=cancel_after_two)
+    assert first["state"] == "cancelled" and first["steps"] == 2
+    assert finetune.read_status(design, user)["state"] == "cancelled"
+    paths["cancel"].unlink()
+    second = finetune.run_job(design, steps=4, directory=user, progress=lambda s, t, l: steps_seen.append(s))
+    assert second["state"] == "done" and steps_seen == [1, 2, 3, 4]
+    selection = registry.select(design, "auto", pretrained, user_directory=user)
+    assert selection["kind"] == "design" and selection["directory"] == user
+    assert registry.select(design, "universal", pretrained, user_directory=user)["kind"] == "universal"

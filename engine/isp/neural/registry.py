@@ -264,23 +264,29 @@ def _cached_load(entry: dict, directory: str | Path) -> M.NeuralISP:
         return _MODELS[key]
 
 
-def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PRETRAINED_DIR) -> dict:
+def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PRETRAINED_DIR,
+           user_directory: str | Path | None = None) -> dict:
     """Which Neural ISP serves ``design`` under ``choice`` (engine.isp.NEURAL_CHOICES):
-    ``{"kind": "design" | "universal", "entry": manifest entry, "label": one line naming the net and
-    its training range, "warning": None or what is outside that range}``. Raises
+    ``{"kind": "design" | "universal", "entry": manifest entry, "directory": its folder, "label": one
+    line naming the net and its training range, "warning": None or what is outside that range}``.
+    Per-design nets are looked up in ``directory`` then in the user folder (fine-tuned on demand,
+    engine.isp.neural.finetune; default $SMALLPIX_USER_WEIGHTS). Raises
     engine.isp.PipelineUnavailable when the chosen kind has no installed weights for the design."""
     from engine.isp import NEURAL_CHOICES, PipelineUnavailable
-    from engine.isp.neural import universal
+    from engine.isp.neural import finetune, universal
 
     if choice not in NEURAL_CHOICES:
         raise ValueError(f"neural must be one of {', '.join(NEURAL_CHOICES)}, got {choice!r}")
     if choice in ("auto", "design"):
-        entry = lookup(design, directory)
-        if entry is not None and (Path(directory) / entry["file"]).exists():
+        for folder in (Path(directory), Path(user_directory or finetune.user_weights_dir())):
+            entry = lookup(design, folder)
+            if entry is None or not (folder / entry["file"]).exists():
+                continue
             low, high = entry.get("training", {}).get("config", {}).get("snr_range_db", (30.0, 40.0))
             label = (f"per-design net {entry.get('name') or entry['design_hash']} (trained for this lens, pitch and "
                      f"CFA at {low:g}-{high:g} dB)")
-            return {"kind": "design", "entry": entry, "label": label, "warning": training_note(design, entry)}
+            return {"kind": "design", "entry": entry, "directory": folder, "label": label,
+                    "warning": training_note(design, entry)}
         if choice == "design":
             raise PipelineUnavailable(missing_message(design, directory))
     entry = universal_entry(directory)
@@ -294,10 +300,10 @@ def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PR
     outside = universal.outside_training_range(design)
     warning = ("outside the universal net's training range: " + "; ".join(outside) + ", so expect degraded results"
                if outside else None)
-    return {"kind": "universal", "entry": entry, "label": label, "warning": warning}
+    return {"kind": "universal", "entry": entry, "directory": Path(directory), "label": label, "warning": warning}
 
 
 def load_selected(design: DesignPoint, choice: str = "auto", directory: str | Path = PRETRAINED_DIR):
     """(net, selection) for ``design``: :func:`select`, then its weights loaded (cached per process)."""
     selection = select(design, choice, directory)
-    return _cached_load(selection["entry"], directory), selection
+    return _cached_load(selection["entry"], selection["directory"]), selection

@@ -88,9 +88,12 @@ def _scene(kind: str, design: DesignPoint, shape: tuple[int, int], rng: np.rando
     return scenes.render_scene("siemens_star", dx, shape, rng=seed, n_cycles=int(rng.integers(24, 160)), radius_um=1e4)
 
 
-def build_pool(path: str | Path, *, designs: int = 240, size_px: int = 160, seed: int = 0, progress=None) -> Path:
+def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size_px: int = 160, seed: int = 0,
+               repeats: int = 1, progress=None) -> Path:
     """Synthesise the universal net's training pool and write it to ``path`` (.npz).
 
+    designs: how many random designs (universal.random_design), or the designs themselves (a
+    fine-tune pool); repeats: scene sets (KINDS) per design.
     Arrays: ``raw`` (N, S, S) float16 clean mosaics, ``gt`` (N, S, S, 3) float16 linear camera RGB,
     ``design_index`` (N,), ``kernels`` (D, 3, 32, 32) float32, ``layouts`` (D,) str, ``meta_json``
     (the designs, seconds, sources). progress: optional callable(done, total).
@@ -100,14 +103,16 @@ def build_pool(path: str | Path, *, designs: int = 240, size_px: int = 160, seed
     rng = np.random.default_rng(seed)
     photos = scenes.photo_set("train")
     raws, gts, index, kernels, layouts, design_dicts = [], [], [], [], [], []
-    t0, total = time.time(), designs * len(KINDS)
-    for d in range(designs):
-        design = universal.random_design(rng)
+    chosen = designs if isinstance(designs, list) else [None] * designs
+    per_design = len(KINDS) * repeats
+    t0, total = time.time(), len(chosen) * per_design
+    for d, design in enumerate(chosen):
+        design = design or universal.random_design(rng)
         psfs = optics.compute_psfs(design)
         margin = margin_px(design, psfs.psf_pixel.shape[-1])
         shape = ((size_px + 2 * margin) * design.oversample,) * 2
         otf = sensor.make_sensor_otf(psfs.psf_pixel, design, shape)
-        for k, kind in enumerate(KINDS):
+        for k, kind in enumerate(KINDS * repeats):
             image = _scene(kind, design, shape, rng, photos)
             cap = sensor.simulate_raw(image, otf, design, rng=np.random.default_rng(int(rng.integers(2**31))), noise="none")
             sl = slice(margin, margin + size_px)
@@ -115,7 +120,7 @@ def build_pool(path: str | Path, *, designs: int = 240, size_px: int = 160, seed
             gts.append(cap.ground_truth[sl, sl].astype(np.float16))
             index.append(d)
             if progress:
-                progress(d * len(KINDS) + k + 1, total)
+                progress(d * per_design + k + 1, total)
         kernels.append(deconv.system_kernels(psfs.psf_pixel, design.oversample).astype(np.float32))
         layouts.append(design.cfa)
         design_dicts.append(design.to_dict())

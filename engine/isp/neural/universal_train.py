@@ -56,16 +56,19 @@ def _tensors(batch: dict):
 
 
 def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = TrainConfig(), *,
-                    init: str | Path | None = None, resume: bool = True, progress=None, log=print) -> dict:
+                    init: str | Path | None = None, resume: bool = True, progress=None, should_stop=None,
+                    log=print) -> dict:
     """Train (or resume) the universal net on ``pool_file``; checkpoint (unfolded, fp32, with the
-    optimiser and sampler state) at ``ckpt`` every ``cfg.ckpt_every`` steps. Returns a summary."""
+    optimiser and sampler state) at ``ckpt`` every ``cfg.ckpt_every`` steps, and when
+    ``should_stop()`` turns true (then return early: a later call resumes). Returns a summary with
+    ``completed`` (all ``cfg.steps`` done) and the trained ``net``."""
     threads = set_threads()
     ckpt = Path(ckpt)
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     pool = universal_data.load_pool(pool_file)
     torch.manual_seed(cfg.seed)
     net = M.build_model(UNIVERSAL_CONFIG)
-    sampler = universal_data.UniversalSampler(pool, cfg.crop, cfg.batch, seed=cfg.seed)
+    sampler = universal_data.UniversalSampler(pool, cfg.crop, cfg.batch, seed=cfg.seed, snr_range_db=cfg.snr_range_db)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, history = 0, []
     meta = {"pool": Path(pool_file).name, "pool_designs": len(pool["meta"]["designs"]), "init": None,
@@ -83,8 +86,8 @@ def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = 
     net = net.to(memory_format=torch.channels_last)
     net.train()
     t_start = time.time() - meta["seconds"]
-    running, skipped = None, 0
-    while step < cfg.steps:
+    running, skipped, stopped = None, 0, False
+    while step < cfg.steps and not stopped:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         batch = sampler.sample()
@@ -104,12 +107,13 @@ def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = 
         history.append(round(value, 6))
         if progress:
             progress(step, cfg.steps, running)
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+        stopped = bool(should_stop and should_stop())
+        if step % cfg.ckpt_every == 0 or step == cfg.steps or stopped:
             meta["seconds"] = time.time() - t_start
             tmp = ckpt.with_name(ckpt.name + ".tmp")
             torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sampler": sampler.state(), "step": step,
                         "history": history, "meta": meta, "config": net.config.to_dict()}, tmp)
             tmp.replace(ckpt)
-    return {"steps": step, "seconds": round(time.time() - t_start, 1), "threads": threads, "skipped_steps": skipped,
+    return {"steps": step, "completed": step >= cfg.steps, "net": net, "seconds": round(time.time() - t_start, 1), "threads": threads, "skipped_steps": skipped,
             "final_loss": round(float(np.mean(history[-100:])), 5) if history else None, "checkpoint": str(ckpt),
             "meta": meta}
