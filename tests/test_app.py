@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from app import cache, compute, export, plots, state
+from app import cache, compute, export, plots_devices, plots_lens, state
 from app.devices import load_devices
 from app.upload import UploadError, prepare_upload
 from engine import simulate
@@ -301,6 +301,36 @@ def test_upload_rules(tmp_path):
         prepare_upload("f.tif", _png(Image.fromarray(np.ones((70, 70), np.float32)), "TIFF"), folder=tmp_path)
 
 
+def test_device_labels_neither_collide_nor_leave_the_axes():
+    devices = load_devices()
+    for fig in (plots_devices.devices_timeline_figure(devices),
+                plots_devices.design_plane_figure(devices, presets(), preset(DEFAULT_PRESET), 1.4)):
+        labelled = [t for t in fig.data if t.text is not None]
+        assert labelled and all(t.cliponaxis is False for t in labelled)
+        assert "iPhone 7 Plus" in "".join(labelled[0].text)
+    xs, ys = [d.pitch_um for d in devices], [d.f_number for d in devices]
+    labels = plots_devices.place_labels(xs, ys, [d.device for d in devices], plots_devices.PLANE_X_RANGE,
+                                        plots_devices.PLANE_Y_RANGE, plots_devices.PLANE_PLOT_PX,
+                                        ("middle right", "middle left", "top center", "bottom center"))
+    boxes = [b for b in labels.boxes if b is not None]
+    assert len(boxes) == len(set(zip(xs, ys)))  # coincident phones share one label
+    assert all(b.inside(plots_devices.PLANE_X_RANGE, plots_devices.PLANE_Y_RANGE) for b in boxes)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert "Xiaomi 15 Ultra<br>Honor Magic8 Pro" in labels.text
+
+
+def test_wavefront_title_lines_are_short_enough_for_its_column():
+    fig = plots_lens.wavefront_figure(preset(DEFAULT_PRESET), 2)
+    lines = fig.layout.title.text.replace("<sup>", "").replace("</sup>", "").split("<br>")
+    assert len(lines) == 2 and max(len(line) for line in lines) <= 48, lines
+
+
+def test_fit_to_crop_scales_the_photo_to_just_cover_the_view():
+    fitted = compute.place_photo(1200, 1600, 100.0, 0.5, 0.5, fit=True)
+    assert 1200 * fitted.source_pixel_um == pytest.approx(100.0, rel=2e-3) and fitted.source_pixel_um < 0.35
+    assert fitted.offset_um == (0.0, 0.0)
+
+
 def test_devices_csv_matches_table6():
     devices = load_devices()
     table = json.loads((Path(__file__).resolve().parents[1] / "assets" / "paper_tables.json").read_text())
@@ -311,14 +341,17 @@ def test_devices_csv_matches_table6():
 
 def test_export_zip_has_design_images_csv_and_rendered_figures():
     design = preset(DEFAULT_PRESET)
-    figures = {"design_plane": plots.design_plane_figure(load_devices(), presets(), design, 1.4)}
+    figures = {"design_plane": plots_devices.design_plane_figure(load_devices(), presets(), design, 1.4)}
     images = {"ground_truth": np.zeros((16, 16, 3), np.float32), "neural": None}
     link = state.link("http://localhost:8501/", to_query(design))
+    stamp = export.stamp(design)
     data = export.zip_bytes(design=design.to_dict(), link=link, view={}, figures=figures, images=images,
-                            tables={"t": [{"a": 1, "b": 2}]})
+                            tables={"t": [{"a": 1, "b": 2}]}, stamp_text=stamp)
     names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
     assert {"design.json", "figures/design_plane.png", "figures/design_plane.svg", "figures/design_plane.json",
             "images/ground_truth.png", "data/t.csv"} <= names
+    svg = zipfile.ZipFile(io.BytesIO(data)).read("figures/design_plane.svg").decode()
+    assert stamp.startswith("smallpix") and design.design_hash() in stamp and design.design_hash() in svg
     assert DesignPoint.from_dict(json.loads(zipfile.ZipFile(io.BytesIO(data)).read("design.json"))["design"]) == design
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import plots
+from app import plots, plots_lens
 from app.compute import Run
 from engine import optics
 from engine.spectra import REFERENCE_WAVELENGTH_NM
@@ -36,14 +36,14 @@ def render(run: Run) -> None:
         st.caption("OCL off: every pixel sees the same PSF.")
     left, right = st.columns([1, 1.5])
     with left:
-        st.plotly_chart(plots.wavefront_figure(design, phase), key="fig_wavefront")
+        st.plotly_chart(plots_lens.wavefront_figure(design, phase), key="fig_wavefront")
     with right:
         half = st.select_slider("PSF window (pixels either side)", [2, 3, 4, 6, 8, 12, 16], value=6,
                                 key="psf_window")
-        st.plotly_chart(plots.psf_channels_figure(psfs, design, phase, half), key="fig_psf_channels")
+        st.plotly_chart(plots_lens.psf_channels_figure(psfs, design, phase, half), key="fig_psf_channels")
     left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(plots.psf_phases_figure(psfs, design, 1, min(half, 4)), key="fig_psf_phases")
+        st.plotly_chart(plots_lens.psf_phases_figure(psfs, design, 1, min(half, 4)), key="fig_psf_phases")
     with right:
         fig, _ = plots.lens_mtf_figure(psfs, design, phase)
         st.plotly_chart(fig, key="fig_lens_mtf")
