@@ -87,3 +87,21 @@ def test_the_paper_numbers_apply_only_under_the_paper_conditions():
     assert study.paper_mismatch(design.replace(zernike=((4, 0.1),))) == ["a lens, OCL or fill factor other than the preset's"]
     rows, _ = study.table2({"noisy": design.replace(snr_db=30.0)}, ("demosaic",), size_px=32, count=4)
     assert rows[0]["h_demosaic_paper"] is None and rows[0]["h_demosaic_ratio"] is None
+
+
+def test_mtf_view_hides_the_paper_markers_at_30_db():
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app" / "main.py"), default_timeout=300)
+    for key, value in {"app_size": "128", "app_tab": "MTF", "snr": "30"}.items():
+        app.query_params[key] = value
+    app.run()
+    app.radio(key="mtf_setting").set_value("quick").run()
+    app.button(key="measure_mtf").click().run()
+    assert not app.exception and not app.error, [e.value for e in [*app.exception, *app.error]]
+    figure = json.loads(app.get("plotly_chart")[0].proto.spec)
+    names = [trace.get("name", "") for trace in figure["data"]]
+    assert names and not [n for n in names if n.startswith("paper")]
+    table = app.dataframe[0].value
+    assert "paper H" not in table.columns and set(table["instrument"]) == set(instruments.INSTRUMENTS.values())
+    assert any("SNR 30 dB" in c.value for c in app.caption)
