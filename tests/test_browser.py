@@ -3,7 +3,8 @@ through playwright (never a downloaded browser build).
 
 Starts the server on a free port, opens the default preset (128 px crop for speed), waits for the
 images and metrics, lowers the SNR slider with the keyboard, checks that the image panels, the PSNR
-readout and the URL change, and saves a screenshot. Set SMALLPIX_SCREENSHOT=path to keep one.
+readout and the URL change, that the share box holds the address bar's what-if, and saves a
+screenshot. Set SMALLPIX_SCREENSHOT=path to keep one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -100,6 +102,14 @@ def test_slider_updates_images_in_chromium(server, tmp_path):
             assert psnr.inner_text() != psnr_before
             assert images.nth(1).get_attribute("href") != image_before
             assert not page.locator('[data-testid="stException"]').count()
+            # the share box holds exactly the address bar's what-if
+            share = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first
+            page.wait_for_function("() => window.location.search.includes('snr=25')", timeout=30_000)
+            deadline = time.time() + 30
+            while "snr=25" not in share.inner_text() and time.time() < deadline:
+                page.wait_for_timeout(250)
+            shared = parse_qs(urlsplit(share.inner_text().strip()).query)
+            assert shared == parse_qs(urlsplit(page.url).query)
             shot = tmp_path / "app.png"
             page.screenshot(path=str(shot), full_page=False)
             assert shot.stat().st_size > 10_000
