@@ -87,6 +87,10 @@ def test_the_paper_numbers_apply_only_under_the_paper_conditions():
     assert study.paper_mismatch(design.replace(zernike=((4, 0.1),))) == ["a lens, OCL or fill factor other than the preset's"]
     rows, _ = study.table2({"noisy": design.replace(snr_db=30.0)}, ("demosaic",), size_px=32, count=4)
     assert rows[0]["h_demosaic_paper"] is None and rows[0]["h_demosaic_ratio"] is None
+    from app import plots
+
+    sweep = plots.sweep_figure(rows, ("demosaic",), None, [])
+    assert not [t for t in sweep.data if t.name.startswith("paper")] and "hidden" in sweep.layout.title.text
 
 
 def test_mtf_view_hides_the_paper_markers_at_30_db():
