@@ -37,6 +37,7 @@ from engine.design import (
     preset,
     presets,
 )
+from engine.isp import NEURAL_CHOICES, PIPELINES
 from engine.parallel import keep_freed_memory_in_heap
 
 # DesignPoint field -> the CLI option that sets it, for error messages.
@@ -104,6 +105,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):  # one line, status 2 (argparse prints usage + message otherwise)
         raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_neural_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--neural", choices=NEURAL_CHOICES, default="auto",
+                        help="which Neural ISP: auto (the per-design net where one was trained for the design, else "
+                             "the universal net), design, universal (default auto)")
 
 
 def _add_design_options(parser: argparse.ArgumentParser) -> None:
@@ -259,7 +266,7 @@ def _cmd_raw(args: argparse.Namespace) -> None:
     from engine.simulate import capture_scene, margin_px
 
     design = design_from_args(args)
-    out = fileio.check_output_file(args.out, "--out", (".npz",))
+    out = fileio.check_output_file(args.out, "--out", (".npz", ".dng"))
     _check_scene_fits(args.size, margin_px(design, optics.psf_size(design)), design)
     params = {} if args.source_pixel_um is None else {"source_pixel_um": args.source_pixel_um}
     try:
@@ -267,7 +274,12 @@ def _cmd_raw(args: argparse.Namespace) -> None:
     except (ValueError, FileNotFoundError) as err:
         raise _engine_error("raw", err, {"source_pixel_um": "--source-pixel-um"}) from None
     with fileio.atomic_output(out, "--out") as handle:
-        capture.to_npz(handle)
+        if out.suffix.lower() == ".dng":
+            from engine import dng
+
+            dng.write_dng(capture, handle)
+        else:
+            capture.to_npz(handle)
     print(f"RAW {capture.raw.shape} {design.cfa} at {design.pitch_um} um, SNR {capture.snr_db:.1f} dB -> {args.out}")
 
 
@@ -372,7 +384,7 @@ def _cmd_isp(args: argparse.Namespace) -> None:
     out = fileio.check_output_file(args.out, "--out", tuple(IMAGE_FORMATS))
     capture = load_capture(args.raw)
     try:
-        image = run_pipeline(args.pipeline, capture)
+        image = run_pipeline(args.pipeline, capture, neural=args.neural)
     except ValueError as err:
         raise UsageError(f"isp --pipeline {args.pipeline}: {err}") from None
     with fileio.atomic_output(out, "--out") as handle:
@@ -392,7 +404,7 @@ def _cmd_mtf(args: argparse.Namespace) -> None:
     try:
         results, skipped = instruments.measure_instruments(
             design, (args.pipeline,), size_px=args.size, count=args.count, seed=args.seed,
-            edge_angle_deg=args.edge_angle_deg, edge_contrast=args.edge_contrast, progress=update)
+            edge_angle_deg=args.edge_angle_deg, edge_contrast=args.edge_contrast, neural=args.neural, progress=update)
     except ValueError as err:
         raise _engine_error("mtf", err, {"size_px": "--size", "count": "--count", "edge_angle_deg": "--edge-angle-deg",
                                          "edge_contrast": "--edge-contrast"}) from None
@@ -415,36 +427,55 @@ def _cmd_mtf(args: argparse.Namespace) -> None:
 def _cmd_study(args: argparse.Namespace) -> None:
     from engine import study
 
-    if args.table not in study.STUDY_TABLES:
+    if (args.table is None) == (args.designs is None):
+        raise UsageError("study: give either --table or --designs FILE")
+    if args.designs is None and args.table not in study.STUDY_TABLES:
         raise UsageError(f"--table must be 2, 3 or 5 (tables 4 and 6 are not implemented yet), got {args.table}")
     if args.out is not None:
         fileio.check_output_folder(args.out, "--out")
     try:
         photo_scale = {} if args.source_pixel_um is None else {"source_pixel_um": args.source_pixel_um}
+        if args.designs is not None:
+            return _cmd_study_designs(args)
         report = study.run_study(args.table, quick=args.quick, images_dir=args.images, out_dir=args.out,
-                                 progress_factory=_progress_bar, **photo_scale)
+                                 neural=args.neural, progress_factory=_progress_bar, **photo_scale)
     except ValueError as err:
         raise _engine_error("study", err, {"source_pixel_um": "--source-pixel-um"}) from None
     print(json.dumps(report, indent=2) if args.json else study.format_report(report))
 
 
-def _cmd_train(args: argparse.Namespace) -> None:
-    from tqdm import tqdm
+def _cmd_study_designs(args: argparse.Namespace) -> None:
+    """study --designs FILE: the designs file through traditional, deconv and neural."""
+    from engine import study_designs
 
+    if args.images or args.source_pixel_um is not None:
+        raise UsageError("study --designs uses the held-out photos at the Table 3 scale (no --images, --source-pixel-um)")
+    file = fileio.check_input_file(args.designs, "--designs", 16)
+    try:
+        report = study_designs.run(file, quick=args.quick, out_dir=args.out, neural=args.neural,
+                                   progress_factory=_progress_bar)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    print(json.dumps(report, indent=2) if args.json else study_designs.format_designs_report(report["rows"]))
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
     from engine.isp.neural import train as neural_train
 
-    design = design_from_args(args)
+    if args.universal:
+        return _cmd_train_universal(args)
+    design = _design_json(args.design_json) if args.design_json else design_from_args(args)
+    if args.init == "universal":
+        return _cmd_finetune(design, args)
+    if args.out is None:
+        raise UsageError("train: --out is required (a .pt weights file)")
     fileio.check_output_file(args.out, "--out", (".pt",))
     if args.device not in ("auto", "cpu", "cuda"):
         raise UsageError(f"--device must be auto, cpu or cuda, got {args.device!r}")
     if args.init is not None:
         _check_checkpoint(args.init)
     cfg = neural_train.TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
-    bar = tqdm(total=args.steps, desc=f"train {design.design_hash()}", unit="step", file=sys.stderr, dynamic_ncols=True)
-
-    def progress(step: int, total: int, loss: float) -> None:
-        bar.update(step - bar.n)
-        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+    progress, bar = _step_bar(args.steps, f"train {design.design_hash()}")
 
     try:
         summary = neural_train.train([design], args.out, cfg, resume=args.resume, init=args.init,
@@ -458,6 +489,69 @@ def _cmd_train(args: argparse.Namespace) -> None:
         print(f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['threads']} threads -> "
               f"{args.out} (validation PSNR {val.get('psnr_linear_neural')} dB vs bilinear "
               f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
+
+
+def _design_json(text: str) -> DesignPoint:
+    try:
+        return DesignPoint.from_dict(json.loads(text))
+    except (json.JSONDecodeError, TypeError, AttributeError, KeyError) as err:
+        raise UsageError(f"--design-json: not a design ({type(err).__name__}: {err})") from None
+
+
+def _step_bar(total: int, desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(step: int, _total: int, loss: float | None) -> None:
+        bar.update(step - bar.n)
+        if loss is not None:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    return progress, bar
+
+
+def _cmd_finetune(design: DesignPoint, args: argparse.Namespace) -> None:
+    """train --init universal: fine-tune the universal net for ``design`` into the user folder."""
+    from engine.isp.neural import finetune
+
+    progress, bar = _step_bar(args.steps, f"fine-tune {design.design_hash()}")
+    try:
+        result = finetune.run_job(design, steps=args.steps, progress=progress)
+    finally:
+        bar.close()
+    result.pop("entry", None)
+    print(json.dumps(result) if args.json else f"fine-tune {result['state']} after {result['steps']} steps "
+          f"({result['seconds']:.0f} s); weights in {finetune.user_weights_dir()}")
+
+
+def _cmd_train_universal(args: argparse.Namespace) -> None:
+    """train --universal: build (once) the random-design pool, train or resume, export with manifest."""
+    from engine.isp.neural import registry, universal_data, universal_train
+    from engine.isp.neural.train import TrainConfig
+
+    out = fileio.check_output_file(args.out or str(registry.PRETRAINED_DIR / "neural_universal.pt"), "--out", (".pt",))
+    pool = universal_data.pool_path(args.pool_designs, 160, args.seed)
+    if not pool.exists():
+        progress, bar = _step_bar(args.pool_designs * len(universal_data.KINDS), "training pool")
+        try:
+            universal_data.build_pool(pool, designs=args.pool_designs, seed=args.seed,
+                                      progress=lambda d, t: progress(d, t, None))
+        finally:
+            bar.close()
+    init = None if args.init is None else fileio.check_input_file(args.init, "--init", RAW_MAX_MB)
+    cfg = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, lr_final=args.lr / 10,
+                      warmup=100, seed=args.seed, snr_range_db=universal_data.SNR_RANGE_DB)
+    progress, bar = _step_bar(args.steps, "train universal")
+    try:
+        summary = universal_train.train_universal(pool, out.with_suffix(".ckpt"), cfg, init=init, resume=True,
+                                                  progress=progress, log=bar.write)
+    finally:
+        bar.close()
+    entry = universal_train.export_trained(out.with_suffix(".ckpt"), out)
+    print(f"universal net: {summary['steps']} steps, {entry['training']['seconds']:.0f} s of training -> {out} "
+          f"(validation PSNR {entry['validation']['psnr_linear_neural']} dB vs bilinear "
+          f"{entry['validation']['psnr_linear_bilinear']} dB)")
 
 
 def _check_checkpoint(path: str) -> None:
@@ -475,6 +569,25 @@ def _check_checkpoint(path: str) -> None:
         raise UsageError(f"--init: {path!r} is not a checkpoint (holds a {type(state).__name__}, not a dict)")
 
 
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    from engine import sweep, sweep_grid, sweep_store
+
+    csv_out = fileio.check_output_file(args.csv, "--csv", (".csv",)) if args.csv else None
+    update, bar = _progress_bar("sweep tasks")
+    try:
+        summary = sweep.run_sweep(sweep_grid.load_grid(args.grid), args.out, scheduler=args.scheduler,
+                                  workers=args.workers, progress=update)
+    except sweep_grid.SweepError as err:
+        raise UsageError(f"sweep: {err}") from None
+    finally:
+        bar.close()
+    if csv_out:
+        with fileio.atomic_output(csv_out, "--csv") as handle:
+            handle.write(sweep_store.table_csv(args.out).encode())
+        summary["csv"] = str(csv_out)
+    print(json.dumps(summary, indent=2) if args.json else sweep.format_summary(summary))
+
+
 BENCHMARKS = ("psf", "raw", "neural", "app")
 
 
@@ -482,9 +595,9 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     import subprocess
 
     folder = Path(__file__).resolve().parents[1] / "benchmarks"
-    names = [n.strip() for n in args.only.split(",")] if args.only else list(BENCHMARKS)
-    unknown = [n for n in names if n not in BENCHMARKS]
-    if unknown:
+    names = [n.strip() for n in args.only.split(",")] if args.only is not None else list(BENCHMARKS)
+    unknown = [n or "''" for n in names if n not in BENCHMARKS]
+    if unknown:  # '' too: an empty --only must not mean every benchmark
         raise UsageError(f"--only must list names from {', '.join(BENCHMARKS)}, got {', '.join(unknown)}")
     if not folder.is_dir():
         raise UsageError(f"bench: the benchmarks/ folder of a source checkout is needed, not found at {folder}")
@@ -522,19 +635,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of scene, motion and noise (default 0)", default=0)
     p.add_number("--source-pixel-um", float, Allowed(*SOURCE_PIXEL_RANGE_UM, "um"),
                  "photos: sensor-plane size of one image pixel")
-    p.add_argument("--out", required=True, help="output .npz (written atomically)")
+    p.add_argument("--out", required=True, help="output .npz, or .dng (16-bit mosaic for RAW tools); written atomically")
     p.set_defaults(run=_cmd_raw)
 
     p = commands.add_parser("isp", help="process a RAW npz into an sRGB PNG")
     p.add_argument("--raw", required=True, help="an npz written by `raw` (sides in [%d, %d] pixels)" % RAW_SIDE_RANGE_PX)
-    p.add_argument("--pipeline", choices=("demosaic", "traditional", "neural"), default="traditional")
+    p.add_argument("--pipeline", choices=PIPELINES, default="traditional")
+    _add_neural_option(p)
     p.add_argument("--out", required=True, help=f"output image: {', '.join(IMAGE_FORMATS)} (written atomically)")
     p.set_defaults(run=_cmd_isp)
 
     p = commands.add_parser("mtf", help="MTF of a design through a pipeline (sinusoid gratings, ISO 12233 e-SFR, "
                                         "dead-leaves texture)")
     _add_design_options(p)
-    p.add_argument("--pipeline", default="traditional", help="one of engine.isp.PIPELINES (default traditional)")
+    p.add_argument("--pipeline", default="traditional", help=f"one of {', '.join(PIPELINES)} (default traditional)")
+    _add_neural_option(p)
     p.add_argument("--edge-angle-deg", type=float, default=5.0,
                    help="e-SFR edge angle off vertical (H) and off horizontal (V), degrees in [2, 20] (default 5)")
     p.add_argument("--edge-contrast", type=float, default=4.0,
@@ -546,8 +661,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_mtf)
 
     p = commands.add_parser("study", help="reproduce a table of the paper beside its numbers")
-    p.add_argument("--table", type=int, required=True,
+    p.add_argument("--table", type=int,
                    help="2 (MTF50), 3 (MS-SSIM / LPIPS) or 5 (Table 3's metrics at a fixed F/2.6 aperture)")
+    p.add_argument("--designs", help="instead of a table: every design of this JSON file (e.g. "
+                                     "assets/heldout_designs.json) through traditional, deconv and neural")
+    _add_neural_option(p)
     p.add_argument("--quick", action="store_true", help="a smaller run (under 2 minutes)")
     p.add_argument("--images", help="table 3 or 5 on your own photos in this folder instead of the held-out set")
     p.add_number("--source-pixel-um", float, Allowed(*SOURCE_PIXEL_RANGE_UM, "um"),
@@ -556,6 +674,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write CSV and figures (PNG, SVG) here")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_cmd_study)
+
+    p = commands.add_parser("sweep", help="measure a grid of designs on Dask into a Zarr store (resumable)")
+    p.add_argument("--grid", required=True, help="grid file, .toml or .json (README 'Sweeps')")
+    p.add_argument("--out", required=True, help="result store, a .zarr folder (rerun the command to resume)")
+    p.add_argument("--scheduler", help="a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+    p.add_argument("--workers", type=int, help="local cluster worker processes (default: one per core)")
+    p.add_argument("--csv", help="also write the results as a flat CSV table to this file")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(run=_cmd_sweep)
 
     p = commands.add_parser("bench", help="run the benchmark scripts (each prints times and ratios vs a baseline)")
     p.add_argument("--only", help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
@@ -570,9 +697,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_number("--lr", float, Allowed(1e-6, 1.0), "peak learning rate (cosine decay to 1e-4, default 1e-3)",
                  default=1e-3)
     p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of initialisation, crops and noise (default 0)", default=0)
-    p.add_argument("--out", required=True, help="weights file, e.g. pretrained/neural_<hash>.pt (checkpoint: .ckpt beside it)")
+    p.add_argument("--out", help="weights file, e.g. pretrained/neural_<hash>.pt (checkpoint: .ckpt beside it); "
+                                 "with --universal default pretrained/neural_universal.pt")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
-    p.add_argument("--init", help="start from this checkpoint (.ckpt), e.g. a shared base model")
+    p.add_argument("--init", help="start from this checkpoint (.ckpt), e.g. a shared base model; 'universal': "
+                                  "fine-tune the universal net for the design into the user weights folder "
+                                  "($SMALLPIX_USER_WEIGHTS), as the app's 'Train a Neural ISP for this design' does")
+    p.add_argument("--universal", action="store_true",
+                   help="train the universal (PSF-conditioned) net on a pool of random designs instead")
+    p.add_number("--pool-designs", int, Allowed(1, 5000), "--universal: random designs in the training pool "
+                 "(default 200)", default=200)
+    p.add_argument("--design-json", help="the design as DesignPoint JSON (overrides the design options)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=_cmd_train)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-PIPELINE_COLOURS = {"demosaic": "#8c8c8c", "traditional": "#1f77b4", "neural": "#d62728", "paper": "#2ca02c"}
+PIPELINE_COLOURS = {"demosaic": "#8c8c8c", "traditional": "#1f77b4", "deconv": "#9467bd", "neural": "#d62728",
+                    "paper": "#2ca02c"}
 
 
 def mtf_curves_figure(curves: dict, pitches_um: dict[str, float]) -> go.Figure:

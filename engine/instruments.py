@@ -96,14 +96,15 @@ def _luminance(display: np.ndarray, chain: color.ColorChain) -> np.ndarray:
     return lum[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX]
 
 
-def available_pipelines(design: DesignPoint, pipelines: tuple[str, ...] = PIPELINES) -> tuple[tuple[str, ...], dict[str, str]]:
+def available_pipelines(design: DesignPoint, pipelines: tuple[str, ...] = PIPELINES, *,
+                        neural: str = "auto") -> tuple[tuple[str, ...], dict[str, str]]:
     """(the pipelines that run for ``design``, {pipeline: why not} for those that raise
     :class:`engine.isp.PipelineUnavailable`), probed on a small flat capture."""
     capture = capture_scene(design, "grating_h", 16, psfs=psfs_for(design), contrast=0.0)
     ready, skipped = [], {}
     for pipeline in pipelines:
         try:
-            run_pipeline(pipeline, capture)
+            run_pipeline(pipeline, capture, neural=neural)
             ready.append(pipeline)
         except PipelineUnavailable as err:
             skipped[pipeline] = str(err)
@@ -124,6 +125,7 @@ def measure_mtf(
     size_px: int = 128,
     count: int = 24,
     seed: int = 0,
+    neural: str = "auto",
     progress=None,
 ) -> dict[str, MTFResult]:
     """H and V MTF of ``design`` through each of ``pipelines`` at ``count`` grating frequencies.
@@ -145,7 +147,7 @@ def measure_mtf(
             )
             capture = sensor.simulate_raw(scene, otf, design, rng=seed + k)
             for pipeline in pipelines:
-                crop = _luminance(run_pipeline(pipeline, capture, chain), chain)
+                crop = _luminance(run_pipeline(pipeline, capture, chain, neural=neural), chain)
                 measured = metrics.grating_contrast(crop, float(f), design.pitch_um, orientation)
                 contrast[pipeline, orientation].append(measured / GRATING_CONTRAST)
             done += 1
@@ -167,7 +169,7 @@ def _check_edge(angle_deg: float, contrast: float) -> None:
 
 def measure_edge(
     design: DesignPoint, pipelines: tuple[str, ...], *, size_px: int = 128, seed: int = 0,
-    angle_deg: float = EDGE_ANGLE_DEG, contrast: float = EDGE_CONTRAST,
+    angle_deg: float = EDGE_ANGLE_DEG, contrast: float = EDGE_CONTRAST, neural: str = "auto",
 ) -> dict[str, MTFResult]:
     """ISO 12233 e-SFR, H (an edge ``angle_deg`` off vertical) and V (the same edge turned 90 degrees,
     measured transposed), of each pipeline; ``contrast`` is the edge's bright : dark reflectance.
@@ -177,7 +179,7 @@ def measure_edge(
     captures = [capture_scene(design, "slanted_edge", size_px, seed=seed, psfs=psfs_for(design),
                               angle_deg=angle_deg + turn, contrast_ratio=contrast) for turn in (0.0, 90.0)]
     for pipeline in pipelines:
-        h_crop, v_crop = (_luminance(run_pipeline(pipeline, c, chain), chain) for c in captures)
+        h_crop, v_crop = (_luminance(run_pipeline(pipeline, c, chain, neural=neural), chain) for c in captures)
         freq, sfr_h = metrics.slanted_edge_sfr(h_crop, design.pitch_um)
         freq_v, sfr_v = metrics.slanted_edge_sfr(v_crop.T, design.pitch_um)
         curves[pipeline] = MTFResult(freq, sfr_h, np.interp(freq, freq_v, sfr_v))
@@ -190,7 +192,7 @@ def measure_sfr_mtf50(design: DesignPoint, pipeline: str, *, size_px: int = 128,
 
 
 def measure_dead_leaves(
-    design: DesignPoint, pipelines: tuple[str, ...], *, size_px: int = 128, seed: int = 0,
+    design: DesignPoint, pipelines: tuple[str, ...], *, size_px: int = 128, seed: int = 0, neural: str = "auto",
 ) -> dict[str, MTFResult]:
     """Dead-leaves texture MTF (H and V, cycles/mm) of each pipeline: output over reference power
     spectrum, with the power of a flat patch of the same capture conditions removed (module docstring)."""
@@ -206,8 +208,9 @@ def measure_dead_leaves(
                          mean=mean_reflectance, contrast=0.0)
     curves = {}
     for pipeline in pipelines:
-        output = np.stack([_luminance(run_pipeline(pipeline, c, chain), chain) for c in charts])
-        freq, mtf_h, mtf_v = metrics.texture_mtf(output, reference, _luminance(run_pipeline(pipeline, flat, chain), chain),
+        output = np.stack([_luminance(run_pipeline(pipeline, c, chain, neural=neural), chain) for c in charts])
+        flat_out = _luminance(run_pipeline(pipeline, flat, chain, neural=neural), chain)
+        freq, mtf_h, mtf_v = metrics.texture_mtf(output, reference, flat_out,
                                                  design.pitch_um, reference_box_px=design.fill_factor)
         curves[pipeline] = MTFResult(freq, mtf_h, mtf_v)
     return curves
@@ -216,26 +219,28 @@ def measure_dead_leaves(
 def measure_instruments(
     design: DesignPoint, pipelines: tuple[str, ...] = PIPELINES, *, size_px: int = 128, count: int = 24,
     seed: int = 0, edge_angle_deg: float = EDGE_ANGLE_DEG, edge_contrast: float = EDGE_CONTRAST,
-    gratings: dict[str, MTFResult] | None = None, progress=None,
+    gratings: dict[str, MTFResult] | None = None, neural: str = "auto", progress=None,
 ) -> tuple[dict[str, dict[str, MTFResult]], dict[str, str]]:
     """All three instruments (``INSTRUMENTS``) on every pipeline of ``pipelines`` that runs for ``design``.
 
     Returns ({pipeline: {"grating" | "sfr" | "dead_leaves": MTFResult}}, {pipeline: why it was
     skipped}). gratings: grating results already measured for these pipelines (e.g. by Table 2),
-    reused instead of measured again. progress: optional callable(done, total) per capture.
+    reused instead of measured again. neural: which Neural ISP (engine.isp.NEURAL_CHOICES).
+    progress: optional callable(done, total) per capture.
     """
     _check_edge(edge_angle_deg, edge_contrast)
-    ready, skipped = available_pipelines(design, pipelines)
+    ready, skipped = available_pipelines(design, pipelines, neural=neural)
     extra = 2 + DEAD_LEAVES_CHARTS + 1
     grating_total = 0 if gratings is not None else 2 * grating_frequencies(design, size_px, count).size
     total = grating_total + extra
     if gratings is None:
         step = (lambda done, _total: progress(done, total)) if progress else None
-        gratings = measure_mtf(design, ready, size_px=size_px, count=count, seed=seed, progress=step)
-    edges = measure_edge(design, ready, size_px=size_px, seed=seed, angle_deg=edge_angle_deg, contrast=edge_contrast)
+        gratings = measure_mtf(design, ready, size_px=size_px, count=count, seed=seed, neural=neural, progress=step)
+    edges = measure_edge(design, ready, size_px=size_px, seed=seed, angle_deg=edge_angle_deg, contrast=edge_contrast,
+                         neural=neural)
     if progress:
         progress(grating_total + 2, total)
-    textures = measure_dead_leaves(design, ready, size_px=size_px, seed=seed)
+    textures = measure_dead_leaves(design, ready, size_px=size_px, seed=seed, neural=neural)
     if progress:
         progress(total, total)
     results = {p: {"grating": gratings[p], "sfr": edges[p], "dead_leaves": textures[p]} for p in ready}

@@ -62,7 +62,8 @@ def paper_mismatch(design: DesignPoint) -> list[str]:
 
 
 def table2(
-    designs: dict[str, DesignPoint], pipelines: tuple[str, ...], *, size_px: int, count: int, progress=None
+    designs: dict[str, DesignPoint], pipelines: tuple[str, ...], *, size_px: int, count: int, neural: str = "auto",
+    progress=None,
 ) -> tuple[list[dict], dict[str, dict[str, MTFResult]]]:
     """Table 2 (MTF50, cycles/mm, sinusoid gratings): ours beside the paper's (where the design
     matches the paper's conditions, else None), per design and pipeline, with ratios.
@@ -73,13 +74,13 @@ def table2(
     rows, curves = [], {}
     for i, (name, design) in enumerate(designs.items()):
         step = (lambda d, t, i=i: progress(i * t + d, len(designs) * t)) if progress else None
-        curves[name] = measure_mtf(design, pipelines, size_px=size_px, count=count, progress=step)
+        curves[name] = measure_mtf(design, pipelines, size_px=size_px, count=count, neural=neural, progress=step)
         row = {"pitch_um": design.pitch_um, "f_number": design.f_number}
         ref = {} if paper_mismatch(design) else paper.get(design.pitch_um, {})
         for pipeline in pipelines:
             result = curves[name][pipeline]
             for axis, ours in (("h", result.mtf50_h_cyc_per_mm), ("v", result.mtf50_v_cyc_per_mm)):
-                theirs = ref.get(f"{axis}_{PAPER_PIPELINE_NAMES[pipeline]}")
+                theirs = ref.get(f"{axis}_{PAPER_PIPELINE_NAMES.get(pipeline)}")
                 row[f"{axis}_{pipeline}"] = round(ours, 1)
                 row[f"{axis}_{pipeline}_paper"] = theirs
                 row[f"{axis}_{pipeline}_ratio"] = round(ours / theirs, 3) if theirs else None
@@ -89,13 +90,14 @@ def table2(
 
 def instruments_table(
     designs: dict[str, DesignPoint], pipelines: tuple[str, ...], gratings: dict[str, dict[str, MTFResult]], *,
-    size_px: int, progress=None,
+    size_px: int, neural: str = "auto", progress=None,
 ) -> list[dict]:
     """MTF50 (cycles/mm, H and V) per design, pipeline and instrument (gratings reused from Table 2),
     with each pipeline's grating / e-SFR ratio: keys like ``neural_sfr_mtf50_h``, ``neural_grating_over_sfr_h``."""
     rows = []
     for i, (name, design) in enumerate(designs.items()):
-        results, _ = instruments.measure_instruments(design, pipelines, size_px=size_px, gratings=gratings[name])
+        results, _ = instruments.measure_instruments(design, pipelines, size_px=size_px, gratings=gratings[name],
+                                                     neural=neural)
         row = {"pitch_um": design.pitch_um, "f_number": design.f_number}
         for pipeline, by_instrument in results.items():
             for axis in ("h", "v"):
@@ -133,6 +135,7 @@ def table3(
     extent_um: float,
     source_pixel_um: float = scenes.DEFAULT_SOURCE_PIXEL_UM,
     seed: int = 0,
+    neural: str = "auto",
     progress=None,
     paper_key: str = "table3_perceptual_35dB",
 ) -> tuple[list[dict], list[dict]]:
@@ -143,7 +146,7 @@ def table3(
     more where the photo would not cover the view; per-image rows give ``magnification``, the photo
     pixel in sensor pixels (above 1: the design sees the photo enlarged beyond its own pixels, a
     smoother scene than the photo's native detail). paper_key: the paper table the rows are set
-    beside (Table 5 uses the same metrics).
+    beside (Table 5 uses the same metrics). neural: which Neural ISP (engine.isp.NEURAL_CHOICES).
     """
     paper = paper_rows(paper_key)
     chain = color.color_chain()
@@ -158,7 +161,7 @@ def table3(
             capture = capture_scene(design, str(path), size_px, seed=seed + j, psfs=psfs, source_pixel_um=photo_pixel_um)
             reference = color.camera_to_display(capture.ground_truth, chain)
             for pipeline in pipelines:
-                values = image_metrics(run_pipeline(pipeline, capture, chain), reference)
+                values = image_metrics(run_pipeline(pipeline, capture, chain, neural=neural), reference)
                 per_image.append({"design": name, "pitch_um": design.pitch_um, "f_number": design.f_number,
                                   "pipeline": pipeline, "image": str(path), "size_px": size_px,
                                   "magnification": round(photo_pixel_um / design.pitch_um, 3), **values})
@@ -171,7 +174,7 @@ def table3(
             mine = [r for r in per_image if r["design"] == name and r["pipeline"] == pipeline]
             for metric in ("msssim", "lpips", "psnr_db"):
                 row[f"{metric}_{pipeline}"] = round(float(np.mean([r[metric] for r in mine])), 4)
-                theirs = ref.get(f"{metric}_{PAPER_PIPELINE_NAMES[pipeline]}")
+                theirs = ref.get(f"{metric}_{PAPER_PIPELINE_NAMES.get(pipeline)}")
                 if theirs is not None:
                     row[f"{metric}_{pipeline}_paper"] = theirs
                     row[f"{metric}_{pipeline}_ratio"] = round(row[f"{metric}_{pipeline}"] / theirs, 3)
@@ -220,9 +223,11 @@ def user_images(folder: str) -> list:
 
 
 def run_study(table: int, *, quick: bool = False, images_dir: str | None = None, out_dir: str | None = None,
-              source_pixel_um: float = scenes.DEFAULT_SOURCE_PIXEL_UM, progress_factory=None) -> dict:
+              source_pixel_um: float = scenes.DEFAULT_SOURCE_PIXEL_UM, neural: str = "auto",
+              progress_factory=None) -> dict:
     """Table 2, 3 or 5 (STUDY_TABLES) for its five designs, beside the paper; writes CSV + figures
-    to ``out_dir``. source_pixel_um: photo pixel on the sensor for Tables 3 and 5 (see table3)."""
+    to ``out_dir``. source_pixel_um: photo pixel on the sensor for Tables 3 and 5 (see table3).
+    neural: which Neural ISP runs (engine.isp.NEURAL_CHOICES); the report names it per design."""
     from engine import figures
 
     if table not in STUDY_TABLES:
@@ -235,21 +240,19 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
                          f"got {source_pixel_um}")
     settings = STUDY_SETTINGS["quick" if quick else "full"]
     designs = study_designs(table)
-    from engine.isp.neural.registry import lookup
-
-    missing_neural = [n for n, d in designs.items() if lookup(d) is None]
-    pipelines = ("demosaic", "traditional") + (() if missing_neural else ("neural",))
+    nets, missing_neural = neural_selection(designs, neural)
+    pipelines = ("demosaic", "traditional", "deconv") + (() if missing_neural else ("neural",))
     update, bar = progress_factory(f"study table {table}") if progress_factory else (None, None)
-    report: dict = {"table": table, "quick": quick, "pipelines": list(pipelines)}
+    report: dict = {"table": table, "quick": quick, "pipelines": list(pipelines), "neural_nets": nets}
     if missing_neural:
-        report["notes"] = [f"neural ISP omitted: no weights in pretrained/ for preset(s) {', '.join(missing_neural)}"]
+        report["notes"] = [f"neural ISP omitted: {missing_neural}"]
     try:
         if table == 2:
             rows, curves = table2(designs, pipelines, size_px=settings["size_px"], count=settings["count"],
-                                  progress=update)
+                                  neural=neural, progress=update)
             report.update(settings={k: settings[k] for k in ("size_px", "count")}, rows=rows,
                           instruments=instruments_table(designs, pipelines, curves, size_px=settings["size_px"],
-                                                        progress=update))
+                                                        neural=neural, progress=update))
             figs = {"mtf_curves": figures.mtf_curves_figure(curves, {n: d.pitch_um for n, d in designs.items()}),
                     "mtf50_vs_pitch": figures.mtf50_vs_pitch_figure(rows, pipelines)}
             per_image = None
@@ -262,7 +265,8 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
                 images = images[: settings["max_images"]]
             paper_key = "table5_fixed_aperture_F2p6" if table == 5 else "table3_perceptual_35dB"
             rows, per_image = table3(designs, pipelines, images, extent_um=settings["extent_um"],
-                                     source_pixel_um=source_pixel_um, progress=update, paper_key=paper_key)
+                                     source_pixel_um=source_pixel_um, neural=neural, progress=update,
+                                     paper_key=paper_key)
             report.update(settings={"extent_um": settings["extent_um"], "source_pixel_um": source_pixel_um,
                                     "images": len(images), "source": source}, rows=rows)
             figs = {"perceptual_vs_pitch": figures.perceptual_figure(rows, pipelines)}
@@ -274,16 +278,30 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
     return report
 
 
-def _write_outputs(out_dir: str, table: int, rows: list[dict], per_image, figs: dict) -> list:
+def neural_selection(designs: dict[str, DesignPoint], neural: str) -> tuple[dict[str, str], str | None]:
+    """({design name: the label of the Neural ISP that serves it}, None) or ({}, why the Neural ISP
+    cannot run for some design)."""
+    from engine.isp import PipelineUnavailable
+    from engine.isp.neural import registry
+
+    nets = {}
+    for name, design in designs.items():
+        try:
+            nets[name] = registry.select(design, neural)["label"]
+        except PipelineUnavailable as err:
+            return {}, f"{name}: {err}"
+    return nets, None
+
+
+def write_csv_tables(out_dir: str, tables: dict[str, list[dict] | None]) -> list:
+    """Write each non-empty ``{stem: rows}`` table to ``out_dir/stem.csv``; returns the paths."""
     import csv
     from pathlib import Path
-
-    from engine.figures import save_figure
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, table_rows in ((f"table{table}", rows), (f"table{table}_per_image", per_image)):
+    for name, table_rows in tables.items():
         if table_rows:
             path = out / f"{name}.csv"
             with path.open("w", newline="") as handle:
@@ -291,8 +309,17 @@ def _write_outputs(out_dir: str, table: int, rows: list[dict], per_image, figs: 
                 writer.writeheader()
                 writer.writerows(table_rows)
             written.append(path)
+    return written
+
+
+def _write_outputs(out_dir: str, table: int, rows: list[dict], per_image, figs: dict) -> list:
+    from pathlib import Path
+
+    from engine.figures import save_figure
+
+    written = write_csv_tables(out_dir, {f"table{table}": rows, f"table{table}_per_image": per_image})
     for stem, fig in figs.items():
-        written += save_figure(fig, out / stem)
+        written += save_figure(fig, Path(out_dir) / stem)
     return written
 
 
@@ -346,6 +373,7 @@ def format_report(report: dict) -> str:
                          f" | {r[f'psnr_db_{p}']:.2f}")
             lines.append(line)
         lines.append(f"Images: {report['settings']['images']} from {report['settings']['source']}.")
+    lines += [f"Neural ISP at {name}: {label}" for name, label in report.get("neural_nets", {}).items()]
     lines += [f"Note: {note}" for note in report.get("notes", [])]
     if report.get("files"):
         lines.append("Wrote: " + ", ".join(report["files"]))

@@ -104,3 +104,30 @@ def format_designs_report(rows: list[dict], pipelines: tuple[str, ...] = DESIGN_
                   f"Median MTF50 (mean of H and V): neural / traditional {v['median_mtf50_neural_over_traditional']}x, "
                   f"neural / deconv {v['median_mtf50_neural_over_deconv']}x."]
     return "\n".join(lines)
+
+
+def run(designs_file, *, quick: bool = False, out_dir: str | None = None, neural: str = "auto",
+        progress_factory=None) -> dict:
+    """``study --designs FILE``: the designs through DESIGN_PIPELINES on the held-out photos (Table 3
+    protocol; quick: 2 photos, a 128-um view, 12 grating frequencies over 64 px), CSV in ``out_dir``."""
+    from engine import scenes, study
+
+    settings = study.STUDY_SETTINGS["quick" if quick else "full"]
+    designs = load_designs(designs_file)
+    images = scenes.photo_set("test")
+    if settings["max_images"]:
+        images = images[: settings["max_images"]]
+    update, bar = progress_factory(f"study {len(designs)} designs") if progress_factory else (None, None)
+    try:
+        rows, per_image = designs_table(designs, images, extent_um=settings["extent_um"],
+                                        mtf_size_px=settings["size_px"], mtf_count=settings["count"], neural=neural,
+                                        progress=update)
+    finally:
+        if bar is not None:
+            bar.close()
+    report = {"designs_file": str(designs_file), "quick": quick, "neural": neural, "images": len(images),
+              "settings": {k: settings[k] for k in ("extent_um", "size_px", "count")}, "rows": rows,
+              "verdicts": verdicts(rows)}
+    if out_dir:
+        report["files"] = [str(p) for p in study.write_csv_tables(out_dir, {"designs": rows, "designs_per_image": per_image})]
+    return report

@@ -117,3 +117,70 @@ def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = 
     return {"steps": step, "completed": step >= cfg.steps, "net": net, "seconds": round(time.time() - t_start, 1), "threads": threads, "skipped_steps": skipped,
             "final_loss": round(float(np.mean(history[-100:])), 5) if history else None, "checkpoint": str(ckpt),
             "meta": meta}
+
+
+VALIDATION_SEED = 777
+"""Seed of the validation designs (neither the training pool's nor assets/heldout_designs.json's)."""
+
+
+@torch.no_grad()
+def validate_universal(net: M.NeuralISP, *, designs: int = 6, size_px: int = 128) -> dict:
+    """Mean PSNR (linear RGB, dB) and LPIPS (display) of ``net`` against the bilinear demosaic on the
+    ``validation`` photo split, one view per photo, at ``designs`` random designs (VALIDATION_SEED)."""
+    from engine import perceptual, scenes
+    from engine.isp import color, deconv
+    from engine.isp.neural.infer import run_model
+    from engine.isp.traditional import bilinear_demosaic
+    from engine.simulate import capture_scene
+
+    rng = np.random.default_rng(VALIDATION_SEED)
+    chain = color.color_chain()
+    rows = []
+    net.eval()
+    for _ in range(designs):
+        design = universal.random_design(rng, snr_db=float(rng.uniform(*universal.TRAINING_RANGE["snr_db"])))
+        kernels = deconv.design_kernels(design)
+        for path in scenes.photo_set("validation"):
+            view_um = (size_px + 64) * design.pitch_um
+            sp = scenes.covering_source_pixel_um(path, view_um, design.pitch_um)
+            cap = capture_scene(design, str(path), size_px, seed=int(rng.integers(1000)), source_pixel_um=sp)
+            cond = universal.conditioning(cap.raw, cap.noise_sigma, cap.cfa, design.cfa, kernels)
+            out = run_model(net, cap.raw, cap.noise_sigma, cond=cond, layout=design.cfa)
+            base = bilinear_demosaic(cap.raw, cap.cfa, design.cfa)
+            ref = color.camera_to_display(cap.ground_truth, chain)
+            row = {}
+            for key, img in (("neural", out), ("bilinear", base)):
+                mse = float(np.mean((np.clip(img, 0, 1) - np.clip(cap.ground_truth, 0, 1)) ** 2))
+                row[f"psnr_linear_{key}"] = 10 * math.log10(1.0 / max(mse, 1e-12))
+                row[f"lpips_{key}"] = float(perceptual.lpips_alex(color.camera_to_display(img, chain), ref))
+            rows.append(row)
+    return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]} | {
+        "captures": len(rows), "designs": designs, "seed": VALIDATION_SEED}
+
+
+def export_trained(ckpt: str | Path, out: str | Path) -> dict:
+    """Export the checkpoint ``ckpt`` as the universal net (folded fp16 ``out`` + manifest entry),
+    with its validation metrics and the training budget spent."""
+    from engine.isp.neural import registry
+
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    net = M.build_model(M.ModelConfig.from_dict(state["config"]))
+    net.load_state_dict(state["model"])
+    meta = state["meta"]
+    folded = M.build_model(net.config)
+    folded.load_state_dict(net.state_dict())
+    validation = validate_universal(folded.fold())
+    training = {
+        "data": ("random designs (engine.isp.neural.universal.random_design; pool "
+                 f"{meta['pool']}, {meta['pool_designs']} designs x {len(universal_data.KINDS)} captures): 'train' photo "
+                 "split, colour dead leaves, text, instrument-free charts (oriented colour gratings, edges, stars); "
+                 f"fresh Gaussian shot noise per step at {universal_data.SNR_RANGE_DB[0]:g}-"
+                 f"{universal_data.SNR_RANGE_DB[1]:g} dB; no test or validation photos"),
+        "config": meta["train_config"] | {"snr_range_db": list(universal_data.SNR_RANGE_DB)},
+        "seconds": round(meta["seconds"], 1), "init": meta.get("init"), "steps": state["step"],
+        "final_loss": round(float(np.mean(state["history"][-100:])), 5),
+    }
+    return registry.export_universal(net, out, steps={"total": state["step"]}, training=training,
+                                     validation={"split": "validation photo split at random designs", **validation},
+                                     training_range={k: list(v) for k, v in universal.TRAINING_RANGE.items()}
+                                     | {"zernike_waves": {f"Z{j}": c for j, c in universal.ZERNIKE_SLIDER_LIMITS_WAVES.items()}})
