@@ -18,7 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app import cache, compute, export, plots_devices, plots_lens, state
-from app.devices import load_devices
+from engine.devices import load_devices
 from app.upload import UploadError, prepare_upload
 from engine import simulate
 from engine.design import DEFAULT_PRESET, DesignPoint, OCLOffsets, preset, presets, to_query

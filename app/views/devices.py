@@ -8,7 +8,7 @@ import streamlit as st
 
 from app import plots_devices
 from app.compute import Run
-from app.devices import load_devices
+from engine.devices import load_devices
 from engine.design import presets
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app import export, plots, plots_devices, plots_lens, state
 from app.compute import Run
-from app.devices import load_devices
+from engine.devices import load_devices
 from app.views import compare as compare_view
 from app.views import images as images_view
 from app.views import mtf as mtf_view

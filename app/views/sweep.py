@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import plots
 from app.compute import Run
-from app.devices import load_devices
+from engine.devices import load_devices
 from app.views.mtf import SETTINGS, _remember, _store, result_key, stored
 from engine import study
 from engine.design import DesignPoint, presets
