@@ -40,10 +40,10 @@ EDGE_ANGLE_RANGE_DEG, EDGE_CONTRAST_RANGE = (2.0, 20.0), (1.5, 100.0)
 DEAD_LEAVES_RMIN_PX, DEAD_LEAVES_RMAX_PX, DEAD_LEAVES_CHARTS, DEAD_LEAVES_MIN_SIZE_PX = 0.5, 64.0, 2, 128
 INSTRUMENTS = {"grating": "sinusoid gratings", "sfr": "ISO 12233 e-SFR (slanted edge)",
                "dead_leaves": "dead-leaves texture"}
-WHY_THEY_DIFFER = ("A linear pipeline has one MTF, so the three instruments agree; a Neural ISP is a nonlinear, "
-                   "content-dependent filter whose gain depends on the chart's statistics (isolated sinusoids, "
-                   "one high-contrast edge whose overshoot the display encode clips, or random texture), so "
-                   "its three MTFs differ.")
+WHY_THEY_DIFFER = ("Why they differ: a linear pipeline has one MTF, which all three measure (within the texture "
+                   "ratio's count of demosaic aliasing); a Neural ISP is a nonlinear, content-dependent filter "
+                   "whose gain depends on the chart (sinusoids like those it was trained on, one broadband "
+                   "edge, random texture), so its three MTFs differ.")
 
 
 def rounded(value: float, digits: int) -> float | None:

@@ -274,7 +274,9 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
         if bar is not None:
             bar.close()
     if out_dir:
-        report["files"] = [str(p) for p in _write_outputs(out_dir, table, rows, per_image, figs)]
+        tables = {f"table{table}": rows, f"table{table}_per_image": per_image,
+                  f"table{table}_instruments": report.get("instruments")}
+        report["files"] = [str(p) for p in _write_outputs(out_dir, tables, figs)]
     return report
 
 
@@ -312,30 +314,35 @@ def write_csv_tables(out_dir: str, tables: dict[str, list[dict] | None]) -> list
     return written
 
 
-def _write_outputs(out_dir: str, table: int, rows: list[dict], per_image, figs: dict) -> list:
+def _write_outputs(out_dir: str, tables: dict[str, list[dict] | None], figs: dict) -> list:
     from pathlib import Path
 
     from engine.figures import save_figure
 
-    written = write_csv_tables(out_dir, {f"table{table}": rows, f"table{table}_per_image": per_image})
+    written = write_csv_tables(out_dir, tables)
     for stem, fig in figs.items():
         written += save_figure(fig, Path(out_dir) / stem)
     return written
 
 
+def _pair(row: dict, key: str, digits: int) -> str:
+    """``row[key.format("h")]/row[key.format("v")]`` to ``digits`` decimals, "-" for a missing value."""
+    return "/".join("-" if row[key.format(a)] is None else f"{row[key.format(a)]:.{digits}f}" for a in "hv")
+
+
 def format_instruments(rows: list[dict], pipelines: list[str]) -> list[str]:
     """Lines of the instruments table: MTF50 H / V per pipeline by gratings, e-SFR and dead leaves,
     and the grating / e-SFR ratio (H / V)."""
-    lines = ["", "MTF50 by instrument, H / V (cycles/mm): grating | e-SFR | dead leaves | grating / e-SFR",
-             f"{'pitch um':>8} {'F#':>5}" + "".join(f" | {p:^47}" for p in pipelines)]
-    def pair(r: dict, key: str, digits: int) -> str:
-        return "/".join("-" if r[key.format(a)] is None else f"{r[key.format(a)]:.{digits}f}" for a in "hv")
-
+    cell = " ".join(f"{name:>9}" for name in ("grating", "e-SFR", "dead lv", "grat/SFR"))
+    lines = ["", "MTF50 by instrument, H/V (cycles/mm), and the grating / e-SFR ratio:",
+             f"{'pitch um':>8} {'F#':>5}" + "".join(f" | {p:^{len(cell)}}" for p in pipelines),
+             f"{'':>14}" + f" | {cell}" * len(pipelines)]
     for r in rows:
         line = f"{r['pitch_um']:>8} {r['f_number']:>5}"
         for p in pipelines:
-            cells = [pair(r, f"{p}_{i}_mtf50_{{}}", 0) for i in instruments.INSTRUMENTS]
-            line += f" | {' '.join(f'{c:>9}' for c in cells)} {pair(r, f'{p}_grating_over_sfr_{{}}', 2):>9}"
+            cells = [_pair(r, f"{p}_{i}_mtf50_{{}}", 0) for i in instruments.INSTRUMENTS]
+            cells.append(_pair(r, f"{p}_grating_over_sfr_{{}}", 2))
+            line += " | " + " ".join(f"{c:>9}" for c in cells)
         lines.append(line)
     lines.append(instruments.WHY_THEY_DIFFER)
     return lines
