@@ -15,6 +15,12 @@ pipeline output    capture key + pipeline (+ Neural weights signature)    ``st.c
 metrics            capture key + pipeline (+ Neural weights signature)    ``st.cache_data``
 =================  =====================================================  ==================
 
+Sessions share these caches (a design another session has shown is a cache hit), bounded by
+``max_entries`` sized for eight concurrent sessions on different designs. Every heavy engine
+computation holds one of ``WORKERS`` (one per core, across all sessions of the server): eight
+sessions on two cores queue for the cores instead of thrashing them, so each stage runs at full
+speed in turn and a slider change waits at most for the stages ahead of it.
+
 So moving SNR redraws only the noise (the clean frames are cached) and recomputes what follows;
 moving a Zernike slider recomputes PSFs, OTF and RAW but not the scene. The sensor OTF (up to
 50 MB at 512 x 512 px, oversample 2) is a read-only operator, so it is a shared resource rather than copied
@@ -31,6 +37,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -46,6 +54,8 @@ from engine.isp import PipelineUnavailable, color, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "pretrained"
+WORKERS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+"""Heavy engine computations running at once, over every session of this server process."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +80,12 @@ class Stage:
 
 
 def _timed(fn, *args, deps=(), **kwargs) -> Stage:
-    start = time.perf_counter()
-    value = fn(*args, **kwargs)
-    return Stage(value, uuid.uuid4().hex, time.perf_counter() - start, time.time(), tuple(deps))
+    """``fn(*args, **kwargs)`` on one of the WORKERS, as a Stage (seconds: compute time, not the wait)."""
+    with WORKERS:
+        start = time.perf_counter()
+        value = fn(*args, **kwargs)
+        seconds = time.perf_counter() - start
+    return Stage(value, uuid.uuid4().hex, seconds, time.time(), tuple(deps))
 
 
 def canonical(obj) -> str:
@@ -141,7 +154,7 @@ def photo_shape(path: str, mtime_ns: int) -> tuple[int, int]:
     return int(round(height_um)), int(round(width_um))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def scene_stage(scene_json: str) -> Stage:
     """The scene (engine.scenes.render_scene) for a spec from :func:`app.compute.scene_spec`."""
     spec = json.loads(scene_json)
@@ -154,7 +167,7 @@ def scene_stage(scene_json: str) -> Stage:
 # --- sensor -----------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=12, show_spinner=False)  # 4 MB at 256 px, 15 MB at 512 px each
 def prepared_scene_stage(scene_json: str, oversample: int, fill_factor: float, _design: DesignPoint) -> Stage:
     """The scene's spectrum and ground truth (engine.sensor.prepare_scene), which depend on the
     design only through ``oversample`` and ``fill_factor`` (the key; ``_design`` is not hashed):
@@ -166,7 +179,7 @@ def prepared_scene_stage(scene_json: str, oversample: int, fill_factor: float, _
     return stage
 
 
-@st.cache_resource(max_entries=3, show_spinner=False)
+@st.cache_resource(max_entries=12, show_spinner=False)  # 14 MB at 256 px, 50 MB at 512 px each
 def otf_stage(optics_json: str, cfa: str, scene_shape: tuple[int, int]) -> Stage:
     """The sensor OTF of these optics and CFA on a scene grid (read-only, shared)."""
     psf = psf_stage(optics_json)
@@ -184,7 +197,7 @@ def clean_key(capture_json: str) -> str:
     return canonical(key)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def clean_stage(clean_json: str) -> Stage:
     """The noise-free frames of a capture (engine.sensor.render_clean), margins kept, with the OTF
     and the scene taken from their caches."""
@@ -205,10 +218,12 @@ def raw_stage(capture_json: str) -> Stage:
     an SNR change only redraws the noise) plus noise, as engine.simulate.capture_scene."""
     key = json.loads(capture_json)
     clean = clean_stage(clean_key(capture_json))
-    start = time.perf_counter()
-    capture = sensor.add_capture_noise(clean.value, DesignPoint.from_dict(key["design"]))
-    capture = simulate.crop_capture(capture, key["margin"])
-    return Stage(capture, uuid.uuid4().hex, time.perf_counter() - start, time.time(), clean.chain("clean RAW"))
+
+    def noisy():
+        capture = sensor.add_capture_noise(clean.value, DesignPoint.from_dict(key["design"]))
+        return simulate.crop_capture(capture, key["margin"])
+
+    return _timed(noisy, deps=clean.chain("clean RAW"))
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
@@ -227,12 +242,10 @@ def pipeline_stage(capture_json: str, pipeline: str, neural_version: str) -> Sta
     (PipelineUnavailable: no Neural ISP weights for this design). ``neural_version`` keys the
     Neural ISP's weights (:func:`neural_signature`)."""
     raw = raw_stage(capture_json)
-    start = time.perf_counter()
     try:
-        image = run_pipeline(pipeline, raw.value, color.color_chain())
+        return _timed(run_pipeline, pipeline, raw.value, color.color_chain(), deps=raw.chain("RAW"))
     except PipelineUnavailable as err:
-        return Stage(None, uuid.uuid4().hex, time.perf_counter() - start, time.time(), raw.chain("RAW"), str(err))
-    return Stage(image, uuid.uuid4().hex, time.perf_counter() - start, time.time(), raw.chain("RAW"))
+        return Stage(None, uuid.uuid4().hex, 0.0, time.time(), raw.chain("RAW"), str(err))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -8,6 +8,7 @@ open view rendered again. The A/B comparison is walked from a shared link.
 from __future__ import annotations
 
 import io
+import threading
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -154,6 +155,33 @@ def test_share_link_holds_the_layout_and_equals_the_address_bar():
     link = app.sidebar.code[0].value
     assert dict(parse_qsl(link.split("?", 1)[1])) == {k: qp(app, k) for k in app.query_params}
     assert qp(app, "app_layout") == "2x2"
+
+
+def test_concurrent_sessions_on_different_designs_do_not_bleed():
+    """Two sessions rerun at the same time (threads, as the server runs them) on different designs;
+    each ends with its own settings and exactly the numbers a fresh session on its URL computes."""
+    one = start({"snr": "12"})
+    two = start({"app_preset": "0.75", "pitch": "0.75", "fnum": "3.55", "snr": "40"})
+
+    def walk(app: AppTest, key: str, values) -> None:
+        for value in values:
+            app.sidebar.slider(key=key).set_value(value).run()
+
+    threads = [threading.Thread(target=walk, args=(one, "z11", (0.03, 0.04, 0.05))),
+               threading.Thread(target=walk, args=(two, "snr", (41.0, 42.0, 43.0)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for app, own in ((one, {"snr": "12", "pitch": "0.35"}), (two, {"snr": "43", "pitch": "0.75"})):
+        assert not app.exception and not app.error
+        query = {k: qp(app, k) for k in app.query_params}
+        assert {k: query[k] for k in own} == own
+        fresh = AppTest.from_file(APP, default_timeout=120)
+        fresh.query_params.update(query)
+        step(fresh)
+        assert metric(fresh, "PSNR") == metric(app, "PSNR") and metric(app, "PSNR")
+    assert "Z11=0.05" in qp(one, "z") and "Z11=0.05" not in qp(two, "z")
 
 
 # --- A/B ---------------------------------------------------------------------------------------

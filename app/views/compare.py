@@ -103,6 +103,10 @@ def render(run: Run) -> None:
     else:
         st.caption("B equals A: change a setting in the sidebar to compare.")
     st.plotly_chart(figure(pair), key="fig_compare", config={"scrollZoom": True, "displaylogo": False})
+    size = run.view.size_px
+    if a.pitch_um != b.pitch_um:
+        st.caption(f"Both are {size} x {size} px crops of the same scene, so at different pitches they cover "
+                   f"different areas: A {size * a.pitch_um:.0f} um, B {size * b.pitch_um:.0f} um across.")
 
     table = rows(pair)
     cols = st.columns(len(PIPELINES))
