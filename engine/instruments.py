@@ -230,9 +230,8 @@ def measure_instruments(
     """
     _check_edge(edge_angle_deg, edge_contrast)
     ready, skipped = available_pipelines(design, pipelines, neural=neural)
-    extra = 2 + DEAD_LEAVES_CHARTS + 1
     grating_total = 0 if gratings is not None else 2 * grating_frequencies(design, size_px, count).size
-    total = grating_total + extra
+    total = grating_total + 2 + DEAD_LEAVES_CHARTS + 1  # + two edges, the texture charts and the flat patch
     if gratings is None:
         step = (lambda done, _total: progress(done, total)) if progress else None
         gratings = measure_mtf(design, ready, size_px=size_px, count=count, seed=seed, neural=neural, progress=step)

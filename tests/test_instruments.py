@@ -29,10 +29,10 @@ def test_grating_and_esfr_mtf50_agree_within_10_percent_for_demosaic_and_traditi
 def test_instruments_skip_a_pipeline_that_cannot_run_and_say_why(monkeypatch):
     real = instruments.run_pipeline
 
-    def run(name, capture, chain=None):
+    def run(name, capture, chain=None, **options):
         if name == "neural":
             raise PipelineUnavailable("no trained weights for this design")
-        return real(name, capture, chain)
+        return real(name, capture, chain, **options)
 
     monkeypatch.setattr(instruments, "run_pipeline", run)
     results, skipped = instruments.measure_instruments(preset("0.75"), ("demosaic", "neural"), size_px=64, count=4)

@@ -92,7 +92,7 @@ def _table(results: dict, paper: dict | None) -> list[dict]:
 def render(run: Run) -> None:
     design = run.design
     pipelines = run.measurable_pipelines()
-    setting = st.radio("Instrument", list(SETTINGS), format_func=lambda s: SETTINGS[s]["label"], key="mtf_setting",
+    setting = st.radio("Measurement settings", list(SETTINGS), format_func=lambda s: SETTINGS[s]["label"], key="mtf_setting",
                        horizontal=True, persist_state="page")
     size_px, count = SETTINGS[setting]["size_px"], SETTINGS[setting]["count"]
     angle_col, contrast_col = st.columns(2)
