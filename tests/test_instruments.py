@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import instruments, study
+from engine import instruments, study, study_instruments
 from engine.cli import main
 from engine.design import preset, presets
 from engine.isp import PipelineUnavailable
@@ -68,13 +68,13 @@ def test_mtf_cli_json_keeps_its_keys_and_adds_the_three_instruments(capsys):
 def test_study_instruments_table_sets_the_three_mtf50s_side_by_side():
     designs = {"0.75": preset("0.75")}
     gratings = {"0.75": instruments.measure_mtf(designs["0.75"], ("demosaic",), size_px=64, count=8)}
-    rows = study.instruments_table(designs, ("demosaic",), gratings, size_px=64)
+    rows = study_instruments.instruments_table(designs, ("demosaic",), gratings, size_px=64)
     row = rows[0]
     for name in instruments.INSTRUMENTS:
         assert 80 < row[f"demosaic_{name}_mtf50_h"] < 250
     assert row["demosaic_grating_over_sfr_h"] == pytest.approx(
         row["demosaic_grating_mtf50_h"] / row["demosaic_sfr_mtf50_h"], rel=0.01)
-    text = "\n".join(study.format_instruments(rows, ["demosaic"]))
+    text = "\n".join(study_instruments.format_instruments(rows, ["demosaic"]))
     assert "grating / e-SFR" in text and instruments.WHY_THEY_DIFFER in text
 
 
