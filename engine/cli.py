@@ -75,7 +75,7 @@ class Allowed:
         return f"{step}in [{_number(self.lo)}, {_number(self.hi)}]" + (f" {self.unit}" if self.unit else "")
 
     def admits(self, value: float) -> bool:
-        return self.lo <= value <= self.hi and value % self.multiple_of == 0
+        return self.lo <= value <= self.hi and (self.multiple_of == 1 or value % self.multiple_of == 0)
 
 
 def _number(value: float) -> str:
@@ -272,7 +272,8 @@ def _cmd_raw(args: argparse.Namespace) -> None:
     try:
         capture = capture_scene(design, args.scene, args.size, seed=args.seed, **params)
     except (ValueError, FileNotFoundError) as err:
-        raise _engine_error("raw", err, {"source_pixel_um": "--source-pixel-um"}) from None
+        raise _engine_error("raw", err, {"source_pixel_um": "--source-pixel-um", "oversample": "--oversample",
+                                         "scene": "--scene"}) from None
     with fileio.atomic_output(out, "--out") as handle:
         if out.suffix.lower() == ".dng":
             from engine import dng
@@ -430,14 +431,15 @@ def _cmd_study(args: argparse.Namespace) -> None:
     if (args.table is None) == (args.designs is None):
         raise UsageError("study: give either --table or --designs FILE")
     if args.designs is None and args.table not in study.STUDY_TABLES:
-        raise UsageError(f"--table must be 2, 3 or 5 (tables 4 and 6 are not implemented yet), got {args.table}")
+        raise UsageError(f"--table must be 2, 3, 5 or 6 (table 4 is not implemented yet), got {args.table}")
     if args.out is not None:
         fileio.check_output_folder(args.out, "--out")
     try:
         photo_scale = {} if args.source_pixel_um is None else {"source_pixel_um": args.source_pixel_um}
         if args.designs is not None:
             return _cmd_study_designs(args)
-        report = study.run_study(args.table, quick=args.quick, images_dir=args.images, out_dir=args.out,
+        report = study.run_study(args.table, quick=args.quick, max_images=args.max_images, images_dir=args.images,
+                                 out_dir=args.out,
                                  neural=args.neural, progress_factory=_progress_bar, **photo_scale)
     except ValueError as err:
         raise _engine_error("study", err, {"source_pixel_um": "--source-pixel-um"}) from None
@@ -452,7 +454,7 @@ def _cmd_study_designs(args: argparse.Namespace) -> None:
         raise UsageError("study --designs uses the held-out photos at the Table 3 scale (no --images, --source-pixel-um)")
     file = fileio.check_input_file(args.designs, "--designs", 16)
     try:
-        report = study_designs.run(file, quick=args.quick, out_dir=args.out, neural=args.neural,
+        report = study_designs.run(file, quick=args.quick, max_images=args.max_images, out_dir=args.out, neural=args.neural,
                                    progress_factory=_progress_bar)
     except ValueError as err:
         raise UsageError(str(err)) from None
@@ -557,12 +559,15 @@ def _cmd_train_universal(args: argparse.Namespace) -> None:
 def _check_checkpoint(path: str) -> None:
     """Refuse an ``--init`` that is not a readable training checkpoint (a dict of tensors)."""
     import pickle
+    import warnings
 
     import torch
 
     file = fileio.check_input_file(path, "--init", RAW_MAX_MB)
     try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of a foreign file
+            warnings.simplefilter("ignore")
+            state = torch.load(file, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as err:
         raise UsageError(f"--init: {path!r} is not a checkpoint ({type(err).__name__})") from None
     if not isinstance(state, dict):
@@ -662,7 +667,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("study", help="reproduce a table of the paper beside its numbers")
     p.add_argument("--table", type=int,
-                   help="2 (MTF50), 3 (MS-SSIM / LPIPS) or 5 (Table 3's metrics at a fixed F/2.6 aperture)")
+                   help="2 (MTF50), 3 (MS-SSIM / LPIPS), 5 (Table 3's metrics at a fixed F/2.6 aperture) or 6 "
+                        "(every Table 6 phone at its own pitch and F#)")
+    p.add_number("--max-images", int, Allowed(1, 1000), "tables 3, 5 and --designs: only the first N photos")
     p.add_argument("--designs", help="instead of a table: every design of this JSON file (e.g. "
                                      "assets/heldout_designs.json) through traditional, deconv and neural")
     _add_neural_option(p)

@@ -47,6 +47,16 @@ def nyquist_dx_um(f_number: float, wavelengths_nm: np.ndarray = WAVELENGTHS_NM) 
     return float(np.min(wavelengths_nm)) * 1e-3 * f_number / 2
 
 
+def nyquist_cyc_per_mm(pitch_um: float) -> float:
+    """Sampling Nyquist frequency of a pixel grid of pitch ``pitch_um``: 1000 / (2 pitch), cycles/mm."""
+    return 1000.0 / (2.0 * pitch_um)
+
+
+def cutoff_cyc_per_mm(f_number: float, wavelength_nm: float = REFERENCE_WAVELENGTH_NM) -> float:
+    """Incoherent diffraction cutoff 1 / (lambda F#) of an aberration-free lens, cycles/mm."""
+    return 1e6 / (wavelength_nm * f_number)
+
+
 def min_oversample(pitch_um: float, f_number: float, wavelengths_nm: np.ndarray = WAVELENGTHS_NM) -> int:
     """Smallest oversample (samples per pixel) whose ``dx = pitch / oversample`` is at most
     :func:`nyquist_dx_um`."""

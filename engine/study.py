@@ -161,8 +161,9 @@ def table3(
 
 
 FIXED_APERTURE_F_NUMBER = 2.6
-STUDY_TABLES = (2, 3, 5)
-"""Tables the study reproduces: 2 (MTF50), 3 (perceptual metrics), 5 (Table 3's metrics with the
+STUDY_TABLES = (2, 3, 5, 6)
+"""Tables the study reproduces: 6 (each phone of Table 6 at its own design: engine.study_devices),
+2 (MTF50), 3 (perceptual metrics), 5 (Table 3's metrics with the
 aperture fixed at F/2.6 and physical flux). Tables 4 (multi-frame Neural ISP) and 6 are not."""
 
 
@@ -200,17 +201,20 @@ def user_images(folder: str) -> list:
     return files
 
 
-def run_study(table: int, *, quick: bool = False, images_dir: str | None = None, out_dir: str | None = None,
+def run_study(table: int, *, quick: bool = False, max_images: int | None = None, images_dir: str | None = None,
+              out_dir: str | None = None,
               source_pixel_um: float = scenes.DEFAULT_SOURCE_PIXEL_UM, neural: str = "auto",
               progress_factory=None) -> dict:
-    """Table 2, 3 or 5 (STUDY_TABLES) for its five designs, beside the paper; writes CSV + figures
+    """Table 2, 3, 5 or 6 (STUDY_TABLES) for its designs, beside the paper; writes CSV + figures
     to ``out_dir``. source_pixel_um: photo pixel on the sensor for Tables 3 and 5 (see table3).
     neural: which Neural ISP runs (engine.isp.NEURAL_CHOICES); the report names it per design."""
     from engine import figures
 
     if table not in STUDY_TABLES:
-        raise ValueError(f"table must be one of {', '.join(map(str, STUDY_TABLES))} (tables 4 and 6 are not "
+        raise ValueError(f"table must be one of {', '.join(map(str, STUDY_TABLES))} (table 4 is not "
                          f"implemented), got {table}")
+    if table == 6:
+        return _run_table6(quick=quick, out_dir=out_dir, neural=neural, progress_factory=progress_factory)
     if table == 2 and source_pixel_um != scenes.DEFAULT_SOURCE_PIXEL_UM:
         raise ValueError("source_pixel_um (--source-pixel-um) applies to tables 3 and 5 (photos); table 2 uses gratings")
     if not SOURCE_PIXEL_RANGE_UM[0] <= source_pixel_um <= SOURCE_PIXEL_RANGE_UM[1]:
@@ -239,8 +243,9 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
                 images, source = user_images(images_dir), f"user folder {images_dir}"
             else:
                 images, source = scenes.photo_set("test"), "held-out test split (assets/photo_sets.json)"
-            if settings["max_images"]:
-                images = images[: settings["max_images"]]
+            limit = max_images or settings["max_images"]
+            if limit:
+                images = images[:limit]
             paper_key = "table5_fixed_aperture_F2p6" if table == 5 else "table3_perceptual_35dB"
             rows, per_image = table3(designs, pipelines, images, extent_um=settings["extent_um"],
                                      source_pixel_um=source_pixel_um, neural=neural, progress=update,
@@ -255,6 +260,25 @@ def run_study(table: int, *, quick: bool = False, images_dir: str | None = None,
         tables = {f"table{table}": rows, f"table{table}_per_image": per_image,
                   f"table{table}_instruments": report.get("instruments")}
         report["files"] = [str(p) for p in _write_outputs(out_dir, tables, figs)]
+    return report
+
+
+def _run_table6(*, quick: bool, out_dir: str | None, neural: str, progress_factory=None) -> dict:
+    """Table 6: the phones at their own designs beside the Table 1 designs (engine.study_devices)."""
+    from engine import study_devices
+
+    settings = STUDY_SETTINGS["quick" if quick else "full"]
+    update, bar = progress_factory("study table 6") if progress_factory else (None, None)
+    try:
+        rows = study_devices.table6(size_px=settings["size_px"], count=settings["count"], neural=neural, progress=update)
+    finally:
+        if bar is not None:
+            bar.close()
+    report = {"table": 6, "quick": quick, "pipelines": list(study_devices.DEVICE_PIPELINES), "neural": neural,
+              "settings": {k: settings[k] for k in ("size_px", "count")}, "rows": rows}
+    if out_dir:
+        figs = {"table6_mtf50_vs_pitch": study_devices.table6_figure(rows)}
+        report["files"] = [str(p) for p in _write_outputs(out_dir, {"table6": rows}, figs)]
     return report
 
 
@@ -307,7 +331,11 @@ def format_report(report: dict) -> str:
     """The report as an aligned text table: ours | paper | ratio per column."""
     rows = report["rows"]
     lines = [f"Table {report['table']} ({'quick' if report['quick'] else 'full'} run, settings {report['settings']})"]
-    if report["table"] == 2:
+    if report["table"] == 6:
+        from engine.study_devices import format_table6
+
+        lines.append(format_table6(rows))
+    elif report["table"] == 2:
         header = f"{'pitch um':>8} {'F#':>5}"
         for pipeline in report["pipelines"]:
             for axis in ("H", "V"):

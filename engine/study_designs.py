@@ -106,17 +106,19 @@ def format_designs_report(rows: list[dict], pipelines: tuple[str, ...] = DESIGN_
     return "\n".join(lines)
 
 
-def run(designs_file, *, quick: bool = False, out_dir: str | None = None, neural: str = "auto",
-        progress_factory=None) -> dict:
+def run(designs_file, *, quick: bool = False, max_images: int | None = None, out_dir: str | None = None,
+        neural: str = "auto", progress_factory=None) -> dict:
     """``study --designs FILE``: the designs through DESIGN_PIPELINES on the held-out photos (Table 3
-    protocol; quick: 2 photos, a 128-um view, 12 grating frequencies over 64 px), CSV in ``out_dir``."""
+    protocol; quick: 2 photos, a 128-um view, 12 grating frequencies over 64 px; max_images: the
+    first N test photos), CSV in ``out_dir``."""
     from engine import scenes, study
 
     settings = study.STUDY_SETTINGS["quick" if quick else "full"]
     designs = load_designs(designs_file)
     images = scenes.photo_set("test")
-    if settings["max_images"]:
-        images = images[: settings["max_images"]]
+    limit = max_images or settings["max_images"]
+    if limit:
+        images = images[:limit]
     update, bar = progress_factory(f"study {len(designs)} designs") if progress_factory else (None, None)
     try:
         rows, per_image = designs_table(designs, images, extent_um=settings["extent_um"],

@@ -124,7 +124,7 @@ VALIDATION_SEED = 777
 
 
 @torch.no_grad()
-def validate_universal(net: M.NeuralISP, *, designs: int = 6, size_px: int = 128) -> dict:
+def validate_universal(net: M.NeuralISP, *, designs: int = 4, size_px: int = 96) -> dict:
     """Mean PSNR (linear RGB, dB) and LPIPS (display) of ``net`` against the bilinear demosaic on the
     ``validation`` photo split, one view per photo, at ``designs`` random designs (VALIDATION_SEED)."""
     from engine import perceptual, scenes
