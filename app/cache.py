@@ -116,16 +116,24 @@ def capture_key(design: DesignPoint, scene_spec: dict, margin_px: int) -> str:
     return canonical({"design": design.to_dict(), "scene": scene_spec, "margin": margin_px})
 
 
-def neural_signature() -> str:
-    """Names, sizes and mtimes of the files under pretrained/: part of the Neural ISP's cache keys,
-    so weights that land while the server runs are picked up without a restart."""
-    if not PRETRAINED.is_dir():
-        return "none"
+def neural_signature(choice: str = "auto") -> str:
+    """Which Neural ISP answers: the choice (engine.isp.NEURAL_CHOICES) and the names, sizes and
+    mtimes of the weight files under pretrained/ and the user folder (nets fine-tuned on demand).
+    Part of the Neural ISP's cache keys, so weights that land while the server runs are picked up
+    without a restart."""
+    from engine.isp.neural.finetune import user_weights_dir
+
     entries = sorted(
-        f"{p.relative_to(PRETRAINED)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
-        for p in PRETRAINED.rglob("*") if p.is_file()
+        f"{folder.name}/{p.relative_to(folder)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+        for folder in (PRETRAINED, user_weights_dir()) if folder.is_dir()
+        for p in folder.glob("*") if p.is_file()
     )
-    return canonical(entries) if entries else "none"
+    return canonical({"choice": choice, "files": entries})
+
+
+def neural_choice(neural_version: str) -> str:
+    """The Neural ISP choice inside a :func:`neural_signature` ("auto" for the bare "none")."""
+    return json.loads(neural_version)["choice"] if neural_version.startswith("{") else "auto"
 
 
 # --- optics -----------------------------------------------------------------------------------
@@ -243,7 +251,8 @@ def pipeline_stage(capture_json: str, pipeline: str, neural_version: str) -> Sta
     Neural ISP's weights (:func:`neural_signature`)."""
     raw = raw_stage(capture_json)
     try:
-        return _timed(run_pipeline, pipeline, raw.value, color.color_chain(), deps=raw.chain("RAW"))
+        return _timed(run_pipeline, pipeline, raw.value, color.color_chain(), neural=neural_choice(neural_version),
+                      deps=raw.chain("RAW"))
     except PipelineUnavailable as err:
         return Stage(None, uuid.uuid4().hex, 0.0, time.time(), raw.chain("RAW"), str(err))
 
@@ -281,7 +290,7 @@ def neural_probe(design_json: str, neural_version: str) -> str | None:
     scene = np.full((size * design.oversample, size * design.oversample, 3), 0.4, dtype=np.float32)
     capture = sensor.simulate_raw(scene, psfs.psf_pixel, design, rng=0)
     try:
-        run_pipeline("neural", capture, color.color_chain())
+        run_pipeline("neural", capture, color.color_chain(), neural=neural_choice(neural_version))
     except PipelineUnavailable as err:
         return str(err)
     return None

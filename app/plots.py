@@ -28,7 +28,8 @@ and setting a plotly template deep-copies it on every figure (~50-250 ms per rer
 CHANNEL_COLOURS = ("#d62728", "#2ca02c", "#1f77b4")
 CHANNELS = ("R", "G", "B")
 PHASE_LABELS = ("(0,0) top-left", "(0,1) top-right", "(1,0) bottom-left", "(1,1) bottom-right")
-PIPELINE_LABELS = {"demosaic": "Demosaic only", "traditional": "Traditional ISP", "neural": "Neural ISP",
+PIPELINE_LABELS = {"demosaic": "Demosaic only", "traditional": "Traditional ISP", "deconv": "Known-PSF deconv",
+                   "neural": "Neural ISP",
                    "ground_truth": "Ground truth"}
 
 

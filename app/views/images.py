@@ -1,4 +1,5 @@
-"""Images view: ground truth and the three pipelines side by side, linked zoom, metrics under each."""
+"""Images view: ground truth and every pipeline side by side, linked zoom, metrics under each; the
+Neural panel names the net that made it and can start a fine-tune for the design."""
 
 from __future__ import annotations
 
@@ -18,12 +19,48 @@ def panel_messages(outputs: dict) -> dict[str, str]:
             else "" for p, s in outputs.items()}
 
 
-def neural_training_note(design) -> str | None:
-    """Why the Neural ISP result may be off for this design (SNR outside its training range), else None."""
+NEURAL_CHOICE_LABELS = {"auto": "auto (per-design net where trained, else universal)",
+                        "design": "per-design net only", "universal": "universal net"}
+
+
+def neural_selection(design) -> dict | None:
+    """The Neural ISP that serves ``design`` under the chosen net (engine registry), or None."""
+    from engine.isp import PipelineUnavailable
     from engine.isp.neural import registry
 
-    entry = registry.lookup(design)
-    return None if entry is None else registry.training_note(design, entry)
+    try:
+        return registry.select(design, st.session_state.get("neural", "auto"))
+    except PipelineUnavailable:
+        return None
+
+
+@st.fragment(run_every=2.0)
+def finetune_panel(design) -> None:
+    """'Train a Neural ISP for this design': a background job (engine.isp.neural.finetune, its own
+    process) with step, loss and ETA, a cancel button; when it finishes, the app reruns and the
+    registry serves the new per-design net."""
+    from engine.isp.neural import finetune
+
+    status = finetune.read_status(design)
+    state = status["state"] if status else None
+    if state == "running":
+        st.progress(min(status["step"] / max(status["total"], 1), 1.0),
+                    text=f"Fine-tuning: step {status['step']} / {status['total']}"
+                         + (f", loss {status['loss']:.4f}" if status.get("loss") else "")
+                         + (f", about {status['eta_s']:.0f} s left" if status.get("eta_s") else f" ({status['message']})"))
+        st.button("Cancel fine-tuning", key="finetune_cancel", on_click=finetune.request_cancel, args=(design,))
+        return
+    if state == "done" and st.session_state.get("finetune_seen") != status["updated"]:
+        st.session_state.finetune_seen = status["updated"]
+        st.rerun(scope="app")
+    label = "Resume fine-tuning" if state == "cancelled" else "Train a Neural ISP for this design"
+    if st.button(label, key="finetune_start", help="Fine-tunes the universal net on this design for about "
+                 f"{finetune.DEFAULT_STEPS} steps (a few minutes on 2 cores) in a background process; the weights go to "
+                 f"{finetune.user_weights_dir()}, never into the repository."):
+        finetune.start_job(design)
+        st.rerun(scope="fragment")
+    if state in ("cancelled", "failed"):
+        st.caption(status["message"])
 
 
 def render(run: Run) -> None:
@@ -39,6 +76,9 @@ def render(run: Run) -> None:
     layout_col.radio("Layout", ["1 x 4", "2 x 2"], key="layout", persist_state="page")
     note_col.caption("All panels share one view: drag to pan, scroll to zoom, double-click to reset; "
                      "the magnifier sets that shared view.")
+    st.selectbox("Neural ISP net", list(NEURAL_CHOICE_LABELS), key="neural", format_func=NEURAL_CHOICE_LABELS.get,
+                 help="auto: the net trained for this exact lens, pitch and CFA where one exists, else the "
+                      "PSF-conditioned universal net.")
     view = run.view
     fig = plots.images_figure(images, messages, view.zoom, view.zoom_x, view.zoom_y, run.design.pitch_um,
                               grid=st.session_state.layout == "2 x 2")
@@ -68,9 +108,13 @@ def render(run: Run) -> None:
                      help="Needs at least 161 px per side." if metrics["msssim"] is None else "Higher is closer.")
             b.metric("LPIPS", f"{metrics['lpips']:.3f}", help="AlexNet LPIPS v0.1; lower is closer.")
             if pipeline == "neural":
-                note = neural_training_note(run.design)
-                if note:
-                    st.warning(note)
+                selection = neural_selection(run.design)
+                if selection is not None:
+                    st.caption(f"Made by the {selection['label']}.")
+                    if selection["warning"]:
+                        st.warning(selection["warning"])
+                    if selection["kind"] == "universal":
+                        finetune_panel(run.design)
     placement = run.placement()
     size = run.view.size_px
     extent = size * run.design.pitch_um
