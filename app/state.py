@@ -6,7 +6,7 @@ The design uses the engine's short keys (``engine.design.to_query``: ``pitch``, 
 ``ocl``, ...). Everything else the app needs to reproduce a view lives under the ``app_`` prefix:
 
 =============  ==========================================================================
-``app_preset``  Table 1 preset the sliders started from (``"0.75"`` .. ``"0.35"``)
+``app_preset``  Table 1 preset at the current pitch and F# (``"0.75"`` .. ``"0.35"``), or ``custom``
 ``app_lock``    1: F# follows pitch (constant light per pixel), 0: F# is free
 ``app_scene``   scene name (``engine.scenes.SCENE_NAMES``) or ``upload``
 ``app_size``    simulated crop, pixels per side (one of ``SIZES_PX``)

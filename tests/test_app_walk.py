@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from app import compare, state
 from engine.design import DesignPoint, OVERSAMPLE_RANGE, PITCH_RANGE_UM, SNR_RANGE_DB, preset, presets
 
-from test_app import APP, metric, qp, start
+from test_app import APP, TIMEOUT_S, metric, qp, start
 
 
 def step(app: AppTest, error: str | None = None) -> AppTest:
@@ -177,7 +177,7 @@ def test_concurrent_sessions_on_different_designs_do_not_bleed():
         assert not app.exception and not app.error
         query = {k: qp(app, k) for k in app.query_params}
         assert {k: query[k] for k in own} == own
-        fresh = AppTest.from_file(APP, default_timeout=120)
+        fresh = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
         fresh.query_params.update(query)
         step(fresh)
         assert metric(fresh, "PSNR") == metric(app, "PSNR") and metric(app, "PSNR")
@@ -226,7 +226,7 @@ def test_a_shared_link_with_a_pinned_renders_the_comparison_and_exports():
 
 
 def test_a_bad_pinned_design_in_a_link_warns_and_pins_nothing():
-    app = AppTest.from_file(APP, default_timeout=120)
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     app.query_params.update({"app_size": "128", "a": "pitch=9&fnum=2", "app_tab": "Compare"})
     step(app)
     assert any("pinned design A is invalid" in w.value for w in app.warning)

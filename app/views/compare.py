@@ -33,7 +33,7 @@ def figure(pair: dict[str, Run]):
     images, messages = {}, {}
     for side, run in pair.items():
         outputs = {p: run.output(p) for p in PIPELINES}
-        names = {p: f"{side}: {plots.PIPELINE_LABELS[p]}" for p in ("ground_truth",) + PIPELINES}
+        names = {p: f"{side}: {plots.PIPELINE_LABELS.get(p, p)}" for p in ("ground_truth",) + PIPELINES}
         images[names["ground_truth"]] = run.reference_image()
         for pipeline, stage in outputs.items():
             images[names[pipeline]] = stage.value
@@ -112,7 +112,7 @@ def render(run: Run) -> None:
     cols = st.columns(len(PIPELINES))
     for col, pipeline in zip(cols, PIPELINES):
         with col:
-            st.markdown(f"**{plots.PIPELINE_LABELS[pipeline]}**, B vs A")
+            st.markdown(f"**{plots.PIPELINE_LABELS.get(pipeline, pipeline)}**, B vs A")
             for row in (r for r in table if r["pipeline"] == pipeline):
                 higher = compare.HIGHER_IS_BETTER[row["metric"]]
                 delta = None if row["B - A"] is None else f"{row['B - A']:+.3f} {row['unit']}".rstrip()
