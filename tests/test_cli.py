@@ -70,3 +70,125 @@ def test_allocator_settings_apply_on_glibc():
     from engine.parallel import keep_freed_memory_in_heap
 
     assert keep_freed_memory_in_heap() is (platform.libc_ver()[0] == "glibc")
+
+
+# --- the error contract (issue #13): atomic outputs, refused paths, weights -----------------------
+
+
+def _raw(tmp_path, name="r.npz", size="16"):
+    out = tmp_path / name
+    assert main(["raw", "--size", size, "--out", str(out)]) == 0
+    return out
+
+
+def test_outputs_go_to_exactly_the_path_given(tmp_path, capsys):
+    _raw(tmp_path)
+    assert main(["psf", "--size", "16", "--out", str(tmp_path / "p.npz")]) == 0
+    assert main(["isp", "--raw", str(tmp_path / "r.npz"), "--out", str(tmp_path / "i.jpg")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["i.jpg", "p.npz", "r.npz"]
+
+
+def test_a_write_failing_midway_keeps_the_file_it_was_replacing(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "r.npz"
+    out.write_bytes(b"the good file")
+
+    def disk_full(handle, **arrays):
+        handle.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    assert main(["raw", "--size", "16", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"--out: cannot write {str(out)!r}: No space left on device\n"
+    assert out.read_bytes() == b"the good file" and [p.name for p in tmp_path.iterdir()] == ["r.npz"]
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("", "--out: needs a file path ending in .npz, got '' (standard output is not supported)"),
+        ("-", "--out: needs a file path ending in .npz, got '-'"),
+        ("{tmp}", "is a folder; give a file path ending in .npz"),
+        ("{tmp}/new/", "is a folder; give a file path ending in .npz"),
+        ("{tmp}/afile/r.npz", "afile' is a file, not a folder"),
+        ("{tmp}/r.png", "--out: needs a file path ending in .npz, got"),
+        ("{tmp}/" + "a" * 300 + ".npz", "bytes; the file system allows 255"),
+    ],
+)
+def test_unwritable_outputs_are_refused_before_any_work(out, message, tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["psf", "--size", "16", "--out", out.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]
+
+
+def test_raw_inputs_are_checked_before_loading(tmp_path, capsys):
+    good = dict(np.load(_raw(tmp_path)))
+    with open(tmp_path / "big.npz", "wb") as handle:  # declares 16384 x 16384: refused from the header
+        np.savez(handle, **{**good, "raw": np.zeros((16384, 1), np.float32)})
+    assert main(["isp", "--raw", str(tmp_path / "big.npz"), "--out", str(tmp_path / "o.png")]) == 2
+    assert "raw must be (H, W) or (frames, H, W) with H and W in [16, 2048] pixels" in capsys.readouterr().err
+    with open(tmp_path / "nan.npz", "wb") as handle:
+        np.savez(handle, **{**good, "raw": np.full_like(good["raw"], np.nan)})
+    for pipeline in ("traditional", "neural"):
+        assert main(["isp", "--raw", str(tmp_path / "nan.npz"), "--pipeline", pipeline, "--out", str(tmp_path / "o.png")]) == 2
+        assert "raw holds NaN or infinite values" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_raw_size_names_the_real_cap(capsys):
+    assert main(["raw", "--size", "2048", "--out", "never.npz"]) == 2
+    assert capsys.readouterr().err == ("--size must be at most 2016 pixels at --oversample 2 (scenes are capped at "
+                                       "4096 samples per side), got 2048\n")
+
+
+def test_help_documents_every_numeric_range(capsys):
+    with pytest.raises(SystemExit):
+        main(["mtf", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("a multiple of 8 in [32, 1024] pixels", "in [2, 128]", "in [0, 4294967295]", "in [0.2, 2] um"):
+        assert shown in text
+
+
+def test_psf_warns_before_a_very_long_run(monkeypatch, capsys):
+    from engine import optics
+
+    def stop(*args, **kwargs):
+        raise ValueError("stopped by the test")
+
+    monkeypatch.setattr(optics, "compute_psfs", stop)
+    assert main(["psf", "--size", "2048", "--pupil-samples", "4096"]) == 2
+    warning, error = capsys.readouterr().err.splitlines()
+    assert warning.startswith("psf: warning: --size 2048 with --pupil-samples 4096 is") and "minutes" in warning
+    assert error == "psf: stopped by the test"
+
+
+def test_a_tampered_weight_file_is_one_line(tmp_path, monkeypatch, capsys):
+    from engine.isp.neural import registry
+
+    raw = _raw(tmp_path)
+    monkeypatch.setattr(registry, "_MODELS", {})
+    monkeypatch.setattr(registry, "sha256_of", lambda path: "0" * 64)
+    assert main(["isp", "--raw", str(raw), "--pipeline", "neural", "--out", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert "fails its sha256 check" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "manifest, message",
+    [
+        ("{not json", "is not readable JSON"),
+        ('{"weights": {}}', "must be a JSON object with a 'weights' list"),
+        ('{"weights": [{"file": "../../etc/passwd", "sha256": "0", "design_hash": "0", "design": {}}]}',
+         "file '../../etc/passwd' must be a plain file name in the weights folder"),
+        ('{"weights": [{"file": "w.pt", "sha256": "0", "design_hash": "0", "design": {"pitch_um": 9}}]}',
+         "'design' is not a valid design"),
+    ],
+)
+def test_bad_manifests_are_clear_errors(manifest, message, tmp_path):
+    from engine.isp.neural import registry
+
+    (tmp_path / "manifest.json").write_text(manifest)
+    with pytest.raises(registry.WeightsError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        registry.read_manifest(tmp_path)
