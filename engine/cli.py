@@ -390,7 +390,13 @@ def _cmd_isp(args: argparse.Namespace) -> None:
         raise UsageError(f"isp --pipeline {args.pipeline}: {err}") from None
     with fileio.atomic_output(out, "--out") as handle:
         Image.fromarray(np.round(image * 255).astype(np.uint8)).save(handle, format=IMAGE_FORMATS[out.suffix.lower()])
-    print(f"{args.pipeline} -> {args.out}")
+    made_by = ""
+    if args.pipeline == "neural":
+        from engine.isp.neural import registry
+
+        selection = registry.select(capture.design, args.neural)
+        made_by = f" (made by the {selection['label']}" + (f"; {selection['warning']}" if selection["warning"] else "") + ")"
+    print(f"{args.pipeline} -> {args.out}{made_by}")
 
 
 def _cmd_mtf(args: argparse.Namespace) -> None:

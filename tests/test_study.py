@@ -65,15 +65,20 @@ def test_raw_and_isp_cli_write_their_contracts(tmp_path, capsys):
     assert Image.open(png_path).size == (64, 64)
 
 
-def test_isp_refuses_a_non_raw_npz_and_reports_missing_neural_weights(tmp_path, capsys):
+def test_isp_refuses_a_non_raw_npz_and_names_the_neural_net(tmp_path, capsys):
     bogus = tmp_path / "bogus.npz"
     np.savez(bogus, something=np.zeros(3))
     assert main(["isp", "--raw", str(bogus), "--out", str(tmp_path / "x.png")]) == 2
     assert "is not a smallpix RAW npz: missing raw" in capsys.readouterr().err
     raw_path = tmp_path / "r.npz"
     assert main(["raw", "--pitch-um", "0.4", "--f-number", "1.9", "--size", "32", "--out", str(raw_path)]) == 0
-    assert main(["isp", "--raw", str(raw_path), "--pipeline", "neural", "--out", str(tmp_path / "n.png")]) == 2
+    capsys.readouterr()
+    assert main(["isp", "--raw", str(raw_path), "--pipeline", "neural", "--neural", "design", "--out",
+                 str(tmp_path / "n.png")]) == 2
     assert "no trained weights" in capsys.readouterr().err
+    # the default (auto) falls back to the universal net and says which net made the image
+    assert main(["isp", "--raw", str(raw_path), "--pipeline", "neural", "--out", str(tmp_path / "n.png")]) == 0
+    assert "universal net" in capsys.readouterr().out
 
 
 def test_raw_cli_bad_scene_exits_2_with_one_line(capsys):
@@ -146,7 +151,7 @@ def test_study_refuses_an_empty_image_folder_and_unknown_tables(tmp_path, capsys
     assert "no PNG/JPEG/TIFF files" in capsys.readouterr().err
     for table in ("4", "7"):
         assert main(["study", "--table", table]) == 2
-        assert "--table must be 2, 3 or 5" in capsys.readouterr().err
+        assert "--table must be 2, 3, 5 or 6" in capsys.readouterr().err
 
 
 def test_study_table5_fixes_the_aperture_and_lets_per_pixel_snr_fall_with_pitch(tmp_path, capsys):
