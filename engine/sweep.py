@@ -26,6 +26,9 @@ from engine.design import DesignPoint
 from engine.sweep_grid import PHOTO_SET_PREFIX, SweepError, SweepGrid, Task, tasks
 from engine.sweep_store import FAILED, SweepStore
 
+LOOPBACK = "127.0.0.1"
+"""The local cluster's scheduler, workers and their HTTP servers listen here only (any free port)."""
+
 
 def scene_images(scene: str, max_images: int) -> list[str]:
     """The images a grid's ``scene`` names: ``photos:SPLIT`` (the first ``max_images``, 0 = all) or one scene."""
@@ -70,9 +73,11 @@ def measure(task: Task, settings: dict, scene: str) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def dask_client(scheduler: str | None = None, workers: int | None = None):
+def dask_client(scheduler: str | None = None, workers: int | None = None, *, processes: bool = True):
     """A Dask client: on ``scheduler`` (an address such as tcp://host:8786), else on a new
-    ``LocalCluster`` of ``workers`` single-threaded processes (default: one per core), closed at exit."""
+    ``LocalCluster`` of ``workers`` single-threaded processes (default: one per core), closed at exit.
+    processes=False: worker threads in this process (for callers whose ``__main__`` cannot be
+    re-imported by a spawned worker, such as a Streamlit script)."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler and workers:
@@ -87,17 +92,19 @@ def dask_client(scheduler: str | None = None, workers: int | None = None):
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=processes, host=LOOPBACK,
+                      dashboard_address=f"{LOOPBACK}:0", worker_dashboard_address=f"{LOOPBACK}:0") as cluster, \
+            Client(cluster) as client:
         yield client
 
 
 def run_sweep(grid: SweepGrid, out: str | Path, *, scheduler: str | None = None, workers: int | None = None,
-              progress=None) -> dict:
+              processes: bool = True, progress=None) -> dict:
     """Measure every task of ``grid`` not yet done in the store ``out``; returns a summary
     (tasks, skipped, ran, failed, seconds, points per second, workers).
 
     progress: optional callable(done, total) in tasks, called as tasks finish (skipped ones count as done).
+    processes: local cluster of processes (default) or of threads (see :func:`dask_client`).
     """
     from dask.distributed import as_completed
 
@@ -113,7 +120,7 @@ def run_sweep(grid: SweepGrid, out: str | Path, *, scheduler: str | None = None,
         progress(done, len(every))
     try:
         if runnable:
-            with dask_client(scheduler, workers) as client:
+            with dask_client(scheduler, workers, processes=processes) as client:
                 workers_used = len(client.scheduler_info()["workers"])
                 by_key = {t.key: t for t in runnable}
                 settings = dict(grid.instrument)

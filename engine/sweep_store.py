@@ -126,3 +126,42 @@ def table_csv(path: str | Path) -> str:
 
     with xr.open_zarr(path) as ds:
         return ds.to_dataframe().reset_index().to_csv(index=False)
+
+
+# --- analysis of a loaded store (the app's Sweep view and the README figure) ---------------------
+
+
+def light_per_pixel(pitch_um, f_number):
+    """Light per pixel relative to the flux reference (0.75 um at F/3.55): (pitch / 0.75)^2 (3.55 / F#)^2,
+    the photons-per-pixel law of engine.sensor.effective_snr_db."""
+    from engine.sensor import FLUX_REFERENCE_F_NUMBER, FLUX_REFERENCE_PITCH_UM
+
+    return (np.asarray(pitch_um) / FLUX_REFERENCE_PITCH_UM) ** 2 * (FLUX_REFERENCE_F_NUMBER / np.asarray(f_number)) ** 2
+
+
+def cell_table(ds, variable: str):
+    """One row per measured cell of ``variable``: every dimension, ``pitch_um`` and ``f_number`` (from the
+    axes, else the base design), ``light_per_pixel`` and ``value``; pending, failed and NaN cells left out."""
+    base = json.loads(ds.attrs["base_design_json"])
+    table = ds[variable].to_dataframe(name="value").reset_index().dropna(subset=["value"])
+    for field in ("pitch_um", "f_number"):
+        if field not in table:
+            table[field] = base[field]
+    table["light_per_pixel"] = light_per_pixel(table["pitch_um"], table["f_number"])
+    return table
+
+
+def pareto_mask(x: np.ndarray, y: np.ndarray, *, x_higher_better: bool, y_higher_better: bool) -> np.ndarray:
+    """True where no other point is at least as good on both and better on one (the Pareto front)."""
+    sx = np.asarray(x, float) * (1 if x_higher_better else -1)
+    sy = np.asarray(y, float) * (1 if y_higher_better else -1)
+    dominated = (sx[None, :] >= sx[:, None]) & (sy[None, :] >= sy[:, None]) & ((sx[None, :] > sx[:, None]) | (sy[None, :] > sy[:, None]))
+    return ~dominated.any(axis=1)
+
+
+def diffraction_mtf50_cyc_per_mm(f_number: float, wavelength_nm: float = 550.0) -> float:
+    """MTF50 of an aberration-free lens at one wavelength (engine.optics.diffraction_mtf), cycles/mm."""
+    from engine import metrics, optics
+
+    freqs = np.linspace(0.0, optics.cutoff_cyc_per_mm(f_number, wavelength_nm), 2001)
+    return metrics.mtf50(freqs, optics.diffraction_mtf(freqs, wavelength_nm, f_number))

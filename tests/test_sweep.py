@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import sweep, sweep_grid
+from engine import sweep, sweep_grid, sweep_store
 from engine.design import preset
 from engine.sweep_store import DONE, FAILED, PENDING, SweepStore
 
@@ -112,7 +112,11 @@ def scheduler():
     procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet)]
     try:
         procs.append(subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--host",
-                                       "127.0.0.1", "--no-dashboard", "--death-timeout", "60"], cwd=ROOT, **quiet))
+                                       "127.0.0.1", "--no-dashboard"], cwd=ROOT, **quiet))
+        from dask.distributed import Client
+
+        with Client(address, timeout=240) as client:  # a busy machine starts them slowly
+            client.wait_for_workers(1, timeout=240)
         yield address
     finally:
         for proc in procs:  # ours, started above: ended at once, nothing to save
@@ -140,7 +144,7 @@ def test_cli_on_a_separately_started_scheduler_gives_the_same_numbers(local_stor
     out = tmp_path / "remote.zarr"
     done = subprocess.run([sys.executable, "-m", "engine", "sweep", "--grid", str(grid_file), "--out", str(out),
                            "--scheduler", scheduler, "--csv", str(tmp_path / "remote.csv"), "--json"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["ran"] == 2 and summary["workers"] == 1
@@ -162,3 +166,21 @@ def test_cli_names_a_bad_grid_and_exits_2(tmp_path, capsys):
 def test_statuses_start_pending(grid, tmp_path):
     store = SweepStore(tmp_path / "new.zarr", grid)
     assert all((a == PENDING).all() for n, a in store.arrays.items() if n.startswith("status_"))
+
+
+def test_store_analysis_and_app_figures(local_store):
+    from app.views import sweep_store as view
+
+    with xr.open_zarr(local_store[0]) as ds:
+        ds = ds.load()
+    table = sweep_store.cell_table(ds, "mtf50_h_cyc_per_mm")
+    assert len(table) == 2 and set(table["f_number"]) == {1.66}  # F# from the base design, failed cells left out
+    np.testing.assert_allclose(table["light_per_pixel"], (table["pitch_um"] / 0.75) ** 2 * (3.55 / 1.66) ** 2)
+    assert list(sweep_store.pareto_mask(np.array([1.0, 2.0, 2.0]), np.array([3.0, 3.0, 1.0]), x_higher_better=True,
+                                        y_higher_better=True)) == [False, True, False]
+    fig = view.pareto_figure(ds, "mtf50_h_cyc_per_mm", "light_per_pixel")
+    assert {s.name for s in fig.data} >= {"Pareto front", "diffraction MTF50 0.35 um"}
+    assert len(fig.layout.shapes) == 2  # one Nyquist line per pitch
+    fixed = {"pipeline": "demosaic", "seed": 0}
+    assert view.heatmap_figure(ds, "mtf50_h_cyc_per_mm", "pitch_um", "f_number_ref", fixed).data[0].z.shape == (2, 2)
+    assert len(view.slice_figure(ds, "mtf50_h_cyc_per_mm", "pitch_um", "f_number_ref", fixed).data) == 2

@@ -17,6 +17,7 @@ from app.views import compare as compare_view
 from app.views import images as images_view
 from app.views import mtf as mtf_view
 from app.views import sweep as sweep_view
+from engine import dng
 from engine.design import presets
 from engine.isp import PIPELINES
 
@@ -63,6 +64,7 @@ def collect(run: Run) -> tuple[dict, dict, dict]:
         rows, current = sweep
         figures["mtf50_sweep"] = plots.sweep_figure(rows, run.measurable_pipelines(), current, devices)
         tables["mtf50_sweep"] = rows + ([{**current, "note": "current design"}] if current else [])
+    figures.update(sweep_view.store_figures())
     pair = compare_view.runs(run)
     if pair is not None:
         figures["ab_compare"] = compare_view.figure(pair)
@@ -105,6 +107,10 @@ def render(run: Run) -> None:
             continue
         col.download_button(name.replace("_", " "), data=lambda image=image: plots.png_bytes(image),
                             file_name=f"{stem}_{name}.png", mime="image/png", key=f"dl_img_{name}", on_click="ignore")
+
+    st.markdown("#### RAW")
+    st.download_button("RAW mosaic (DNG: 16-bit CFA, opens in RAW tools)", data=lambda: dng.dng_bytes(run.capture()),
+                       file_name=f"{stem}.dng", mime="image/x-adobe-dng", key="dl_dng", on_click="ignore")
 
     st.markdown("#### Curves and tables (CSV)")
     cols = st.columns(max(len(tables), 1))

@@ -1,5 +1,6 @@
 """Sweep view: MTF50 vs pitch over the five Table 1 (pitch, F#) pairs, with the current lens and
-sensor settings, beside the paper's Table 2; the current design and the phones' pitches marked."""
+sensor settings, beside the paper's Table 2; the current design and the phones' pitches marked.
+Below it, any result store of ``python -m engine sweep`` (app/views/sweep_store.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import streamlit as st
 from app import plots
 from app.compute import Run
 from engine.devices import load_devices
+from app.views import sweep_store
 from app.views.mtf import SETTINGS, _remember, _store, result_key, stored
 from engine import study
 from engine.design import DesignPoint, presets
@@ -18,6 +20,9 @@ from engine.design import DesignPoint, presets
 def sweep_designs(design: DesignPoint) -> dict[str, DesignPoint]:
     """The current lens and sensor at each Table 1 (pitch, F#)."""
     return {name: design.replace(pitch_um=p.pitch_um, f_number=p.f_number) for name, p in presets().items()}
+
+
+store_figures = sweep_store.store_figures
 
 
 def stored_sweep(run: Run) -> tuple | None:
@@ -61,9 +66,10 @@ def render(run: Run) -> None:
         bar.progress(1.0, text=f"done in {time.perf_counter() - start:.0f} s")
         _remember("sweep_results", key, (rows, current))
     found = _store("sweep_results").get(key)
-    if not found:
+    if found:
+        rows, current = found
+        st.plotly_chart(plots.sweep_figure(rows, pipelines, current, load_devices()), key="fig_sweep")
+        st.dataframe(rows, hide_index=True)
+    else:
         st.info("Press **Run sweep** to measure (results stay for this session).")
-        return
-    rows, current = found
-    st.plotly_chart(plots.sweep_figure(rows, pipelines, current, load_devices()), key="fig_sweep")
-    st.dataframe(rows, hide_index=True)
+    sweep_store.render()
