@@ -16,7 +16,7 @@ Run: ``.venv/bin/python benchmarks/fuzz_cli.py --cases 1000 [--seed 0] [--worker
 prints the counts of exit statuses, tracebacks, hangs (a case past ``--timeout`` seconds is killed)
 and contract violations, and lists each failing case. Cases run in-process in worker processes (the
 engine imported once); ``--subprocess-cases N`` also runs N cases as real ``python -m engine``.
-tests/test_cli_fuzz.py runs a few hundred of the same cases in the test suite.
+tests/test_cli_fuzz.py runs 250 of the same kind of cases (another seed) in the test suite.
 """
 
 from __future__ import annotations
