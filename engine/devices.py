@@ -1,4 +1,4 @@
-"""The paper's Table 6 telephoto phones, from ``assets/devices.csv`` (pure, no Streamlit)."""
+"""The paper's Table 6 telephoto phones, from ``assets/devices.csv`` (pure data, used by the study and the app)."""
 
 from __future__ import annotations
 
