@@ -160,6 +160,11 @@ def measure_mtf(
     return results
 
 
+def mtf50_columns(results: dict[str, MTFResult], key: str = "{axis}_{pipeline}") -> dict[str, float]:
+    """``{key: MTF50 cycles/mm rounded to 0.1}`` for every pipeline of ``results`` and axis h, v."""
+    return {key.format(axis=axis, pipeline=p): round(r.crossing(0.5, axis), 1) for p, r in results.items() for axis in "hv"}
+
+
 def _check_edge(angle_deg: float, contrast: float) -> None:
     for name, value, (lo, hi), unit in (("edge_angle_deg", angle_deg, EDGE_ANGLE_RANGE_DEG, " degrees"),
                                         ("edge_contrast", contrast, EDGE_CONTRAST_RANGE, " (bright : dark)")):

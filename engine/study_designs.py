@@ -58,9 +58,7 @@ def designs_table(designs: dict[str, DesignPoint], images: list, *, extent_um: f
         mtf = instruments.measure_mtf(design, pipelines, size_px=mtf_size_px, count=mtf_count, neural=neural)
         row = {"design": name, "pitch_um": design.pitch_um, "f_number": design.f_number, "cfa": design.cfa,
                "snr_db": design.snr_db, **{k: v for k, v in summary[0].items() if k not in ("pitch_um", "f_number")}}
-        for p in pipelines:
-            row[f"mtf50_h_{p}"] = round(mtf[p].mtf50_h_cyc_per_mm, 1)
-            row[f"mtf50_v_{p}"] = round(mtf[p].mtf50_v_cyc_per_mm, 1)
+        row.update(instruments.mtf50_columns(mtf, "mtf50_{axis}_{pipeline}"))
         if "neural" in pipelines:
             row["neural_net"] = registry.select(design, neural)["kind"]
         rows.append(row)

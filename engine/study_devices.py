@@ -42,10 +42,8 @@ def table6(*, size_px: int, count: int, neural: str = "auto", pipelines: tuple[s
         mtf = instruments.measure_mtf(design, pipelines, size_px=size_px, count=count, neural=neural, progress=step)
         row = {"kind": kind, "name": name, "year": year, "pitch_um": design.pitch_um, "f_number": design.f_number,
                "nyquist_cyc_per_mm": round(optics.nyquist_cyc_per_mm(design.pitch_um), 1),
-               "cutoff_550nm_cyc_per_mm": round(optics.cutoff_cyc_per_mm(design.f_number), 1)}
-        for p in pipelines:
-            row[f"h_{p}"] = round(mtf[p].mtf50_h_cyc_per_mm, 1)
-            row[f"v_{p}"] = round(mtf[p].mtf50_v_cyc_per_mm, 1)
+               "cutoff_550nm_cyc_per_mm": round(optics.cutoff_cyc_per_mm(design.f_number), 1),
+               **instruments.mtf50_columns(mtf)}
         if "neural" in pipelines:
             row["neural_net"] = registry.select(design, neural)["kind"]
         rows.append(row)

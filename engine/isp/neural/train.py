@@ -38,6 +38,10 @@ class TrainConfig:
     ckpt_every: int = 100
     val_every: int = 0  # 0: only at the end
 
+    def to_dict(self) -> dict:
+        """JSON-ready fields (tuples as lists), as checkpoints and manifests record them."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
 
 def set_threads() -> int:
     """All CPU cores, unless SMALLPIX_TORCH_THREADS says otherwise (on a machine shared with other
@@ -96,8 +100,34 @@ def validate(net: M.NeuralISP, cache: dict, *, max_images: int | None = None) ->
     return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]} | {"images": n}
 
 
-def _save_ckpt(path: Path, net, opt, sampler, step: int, history: list, meta: dict) -> None:
-    tmp = path.with_suffix(".tmp")
+def guarded_step(net, opt, loss: torch.Tensor, running: float | None, step: int) -> tuple[float, bool, float | None]:
+    """Backward and a clipped optimiser step, unless the loss is NaN or a spike (4x the running loss
+    after the first 100 steps): a spike is skipped, not learned from. Returns (loss value, whether
+    the step was taken, the updated running loss)."""
+    value = loss.item()
+    opt.zero_grad(set_to_none=True)
+    taken = math.isfinite(value) and (running is None or step < 100 or value < 4 * running)
+    if taken:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
+        opt.step()
+    if math.isfinite(value):
+        running = value if running is None else 0.98 * running + 0.02 * min(value, 4 * running)
+    return value, taken, running
+
+
+def restore_checkpoint(path: Path, net, opt, sampler) -> tuple[int, list, dict]:
+    """Load a :func:`save_checkpoint` file into ``net``, ``opt`` and ``sampler``; returns (step, history, meta)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    sampler.load_state(state["sampler"])
+    return state["step"], state["history"], state["meta"]
+
+
+def save_checkpoint(path: Path, net, opt, sampler, step: int, history: list, meta: dict) -> None:
+    """Model, optimiser, sampler RNG state, step, loss history and meta, written atomically."""
+    tmp = path.with_name(path.name + ".tmp")
     torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sampler": sampler.state(), "step": step,
                 "history": history, "meta": meta, "config": net.config.to_dict()}, tmp)
     tmp.replace(path)
@@ -154,14 +184,10 @@ def train(
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, history = 0, []
     meta = {"designs": [d.design_hash() for d in designs], "init": str(init) if init else None,
-            "train_config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+            "train_config": cfg.to_dict(),
             "seconds": 0.0}
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sampler.load_state(state["sampler"])
-        step, history, meta = state["step"], state["history"], state["meta"]
+        step, history, meta = restore_checkpoint(ckpt, net, opt, sampler)
         log(f"resumed {ckpt} at step {step}")
     elif init:
         meta["base"] = _load_init(net, init)
@@ -178,24 +204,15 @@ def train(
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         raw, sigma, gt = (t.to(dev) for t in sampler.sample())
-        loss = loss_fn(net(raw, sigma), gt, cfg.gamma_weight)
-        value = loss.item()
-        opt.zero_grad(set_to_none=True)
-        if math.isfinite(value) and (running is None or step < 100 or value < 4 * running):
-            loss.backward()  # a spike (4x the running loss) or NaN is skipped, not learned from
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
-            opt.step()
-        else:
-            skipped += 1
+        value, taken, running = guarded_step(net, opt, loss_fn(net(raw, sigma), gt, cfg.gamma_weight), running, step)
+        skipped += not taken
         step += 1
-        if math.isfinite(value):
-            running = value if running is None else 0.98 * running + 0.02 * min(value, 4 * running)
         history.append(round(value, 6))
         if progress:
             progress(step, cfg.steps, running)
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             meta["seconds"] = time.time() - t_start
-            _save_ckpt(ckpt, net, opt, sampler, step, history, meta)
+            save_checkpoint(ckpt, net, opt, sampler, step, history, meta)
     seconds = time.time() - t_start
     summary = {"steps": step, "seconds": round(seconds, 1), "threads": threads, "checkpoint": str(ckpt),
                "skipped_steps": skipped,

@@ -31,7 +31,7 @@ from engine import optics, scenes, sensor, spectra
 from engine.design import DesignPoint
 from engine.isp import deconv
 from engine.isp.neural import universal
-from engine.isp.neural.data import DEFAULT_CACHE_DIR
+from engine.isp.neural.data import DEFAULT_CACHE_DIR, load_cache as load_pool  # same npz + meta_json layout
 from engine.simulate import CFA_PERIOD_PX, margin_px
 
 POOL_VERSION = 1
@@ -139,13 +139,6 @@ def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size
 
 def pool_path(designs: int, size_px: int, seed: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Path:
     return Path(cache_dir) / f"universal_pool_d{designs}_s{size_px}_seed{seed}_v{POOL_VERSION}.npz"
-
-
-def load_pool(path: str | Path) -> dict:
-    with np.load(path) as z:
-        data = {k: z[k] for k in z.files}
-    data["meta"] = json.loads(str(data.pop("meta_json")))
-    return data
 
 
 class UniversalSampler:

@@ -18,7 +18,15 @@ import torch
 
 from engine.isp.neural import model as M
 from engine.isp.neural import universal, universal_data
-from engine.isp.neural.train import TrainConfig, loss_fn, lr_at, set_threads
+from engine.isp.neural.train import (
+    TrainConfig,
+    guarded_step,
+    loss_fn,
+    lr_at,
+    restore_checkpoint,
+    save_checkpoint,
+    set_threads,
+)
 
 UNIVERSAL_CONFIG = M.ModelConfig(cond_features=universal.COND_FEATURES)
 
@@ -72,14 +80,10 @@ def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = 
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, history = 0, []
     meta = {"pool": Path(pool_file).name, "pool_designs": len(pool["meta"]["designs"]), "init": None,
-            "train_config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+            "train_config": cfg.to_dict(),
             "seconds": 0.0}
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sampler.load_state(state["sampler"])
-        step, history, meta = state["step"], state["history"], state["meta"]
+        step, history, meta = restore_checkpoint(ckpt, net, opt, sampler)
         log(f"resumed {ckpt} at step {step}")
     elif init:
         meta["init"] = warm_start(net, init)
@@ -93,28 +97,18 @@ def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = 
         batch = sampler.sample()
         raw, sigma, cond, gt = _tensors(batch)
         loss = loss_fn(net(raw, sigma, cond, batch["layout"]), gt, cfg.gamma_weight)
-        value = loss.item()
-        opt.zero_grad(set_to_none=True)
-        if math.isfinite(value) and (running is None or step < 100 or value < 4 * running):
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)
-            opt.step()
-        else:
-            skipped += 1
+        value, taken, running = guarded_step(net, opt, loss, running, step)
+        skipped += not taken
         step += 1
-        if math.isfinite(value):
-            running = value if running is None else 0.98 * running + 0.02 * min(value, 4 * running)
         history.append(round(value, 6))
         if progress:
             progress(step, cfg.steps, running)
         stopped = bool(should_stop and should_stop())
         if step % cfg.ckpt_every == 0 or step == cfg.steps or stopped:
             meta["seconds"] = time.time() - t_start
-            tmp = ckpt.with_name(ckpt.name + ".tmp")
-            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sampler": sampler.state(), "step": step,
-                        "history": history, "meta": meta, "config": net.config.to_dict()}, tmp)
-            tmp.replace(ckpt)
-    return {"steps": step, "completed": step >= cfg.steps, "net": net, "seconds": round(time.time() - t_start, 1), "threads": threads, "skipped_steps": skipped,
+            save_checkpoint(ckpt, net, opt, sampler, step, history, meta)
+    return {"steps": step, "completed": step >= cfg.steps, "net": net, "seconds": round(time.time() - t_start, 1),
+            "threads": threads, "skipped_steps": skipped,
             "final_loss": round(float(np.mean(history[-100:])), 5) if history else None, "checkpoint": str(ckpt),
             "meta": meta}
 
