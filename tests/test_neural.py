@@ -267,13 +267,16 @@ def test_manifest_updates_from_two_processes_lose_nothing(tmp_path):
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
+        "from engine.design import preset\n"
         "from engine.isp.neural import registry\n"
         "tag, folder = sys.argv[1], Path(sys.argv[2])\n"
+        "design = preset('0.55').to_dict()  # a valid entry: the manifest is checked on every read\n"
         "(folder / f'ready_{tag}').touch()\n"
         "while not (folder / 'go').exists(): time.sleep(0.001)\n"
         "def add(m, i):\n"
         "    time.sleep(0.002)  # widen the read-modify-write window\n"
-        "    m['weights'].append({'design_hash': f'{tag}{i}', 'design': {'pitch_um': 0.5}})\n"
+        "    m['weights'].append({'design_hash': f'{tag}{i}', 'file': f'{tag}{i}.pt', 'sha256': '0' * 64,\n"
+        "                         'design': design})\n"
         "for i in range(25):\n"
         "    registry.update_manifest(lambda m, i=i: add(m, i), folder)\n"
     )

@@ -138,3 +138,12 @@ def test_finetune_can_be_cancelled_and_resumed(tmp_path, monkeypatch):
     selection = registry.select(design, "auto", pretrained, user_directory=user)
     assert selection["kind"] == "design" and selection["directory"] == user
     assert registry.select(design, "universal", pretrained, user_directory=user)["kind"] == "universal"
+
+
+def test_a_universal_entry_pointing_outside_the_folder_is_refused(tmp_path):
+    import json
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": 1, "weights": [], "universal": {
+        "file": "../../etc/passwd", "sha256": "0" * 64, "design_hash": "universal"}}))
+    with pytest.raises(registry.WeightsError, match="universal"):
+        registry.universal_entry(tmp_path)

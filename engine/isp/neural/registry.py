@@ -253,7 +253,13 @@ def export_universal(net: M.NeuralISP, out: str | Path, *, steps, training: dict
 def universal_entry(directory: str | Path = PRETRAINED_DIR) -> dict | None:
     """The manifest's universal-net entry whose file is installed, or None."""
     entry = read_manifest(directory).get(UNIVERSAL_KEY)
-    return entry if entry and (Path(directory) / entry["file"]).exists() else None
+    if entry is None:
+        return None
+    where = f"manifest {Path(directory) / MANIFEST_NAME}, {UNIVERSAL_KEY}"
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("file", "sha256", "design_hash")):
+        raise WeightsError(f"{where} needs 'file', 'sha256' and 'design_hash' strings")
+    _check_file_name(entry["file"], where)
+    return entry if (Path(directory) / entry["file"]).exists() else None
 
 
 def _cached_load(entry: dict, directory: str | Path) -> M.NeuralISP:
