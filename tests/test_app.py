@@ -384,3 +384,9 @@ def test_a_failing_neural_isp_leaves_the_other_panels(monkeypatch):
     assert stage.value is None and stage.token == compute.FAILED and "corrupt weights" in stage.message
     with pytest.raises(RuntimeError):
         run.output("traditional")
+
+
+def test_devices_view_offers_each_phones_mtf50_on_demand():
+    app = start(tab="Devices")
+    assert any(b.label.startswith("Measure every phone") for b in app.button)
+    assert any("no phone sits on a trained design" in c.value for c in app.caption)
