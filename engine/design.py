@@ -164,6 +164,11 @@ class DesignPoint:
         """Short sha256 of the canonical JSON of this design (every field)."""
         return _short_hash(self.to_dict())
 
+    def without_noise(self) -> "DesignPoint":
+        """A copy with the noise fields (NOISE_FIELDS) at their defaults: what the optics and the
+        sensor's blur depend on, e.g. as a cache key for PSF-derived quantities."""
+        return self.replace(**{name: DesignPoint.__dataclass_fields__[name].default for name in NOISE_FIELDS})
+
     def imaging_hash(self) -> str:
         """Short sha256 of what a Neural ISP is trained for: lens, OCL, CFA, pitch, pixel aperture.
 

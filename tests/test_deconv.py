@@ -87,3 +87,10 @@ def test_deconv_pipeline_sharper_than_demosaic_on_a_preset():
 def test_wiener_refuses_nan():
     with pytest.raises(ValueError, match="NaN"):
         deconv.wiener_deconvolve(np.full((16, 16, 3), np.nan), gaussian_kernels(1.0, 8), 0.01)
+
+
+def test_system_kernels_do_not_depend_on_noise_settings():
+    design = preset("0.45")
+    noisy = design.replace(snr_db=12.0, flux="physical", burst=3)
+    assert noisy.without_noise() == design
+    assert deconv.design_kernels(noisy) is deconv.design_kernels(design)  # computed once per optics

@@ -44,9 +44,14 @@ def system_kernels(psf_pixel: np.ndarray, oversample: int) -> np.ndarray:
     return kernels / kernels.sum(axis=(1, 2), keepdims=True)
 
 
-@lru_cache(maxsize=16)
 def design_kernels(design: DesignPoint) -> np.ndarray:
-    """:func:`system_kernels` of ``design`` (PSFs computed once per design and process)."""
+    """:func:`system_kernels` of ``design`` (PSFs computed once per optics and process: noise, flux
+    and burst settings do not change them)."""
+    return _optics_kernels(design.without_noise())
+
+
+@lru_cache(maxsize=16)
+def _optics_kernels(design: DesignPoint) -> np.ndarray:
     from engine import optics
 
     return system_kernels(optics.compute_psfs(design).psf_pixel, design.oversample)
