@@ -78,8 +78,9 @@ def start_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Pat
     command = [sys.executable, "-m", "engine", "train", "--init", "universal", "--design-json",
                json.dumps(design.to_dict()), "--steps", str(steps)]
     root = Path(__file__).resolve().parents[3]
-    log = open(paths["status"].with_suffix(".log"), "a")
-    return subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(paths["status"].with_suffix(".log"), "a") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def run_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Path | None = None, progress=None) -> dict:
