@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from engine.zernike import NOLL_MAX
+from engine.validation import InputError
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CFA_LAYOUTS = ("hex", "quad", "bayer")
@@ -32,14 +33,8 @@ OVERSAMPLE_RANGE = (1, 16)
 BURST_RANGE = (1, 16)
 
 
-class DesignError(ValueError):
+class DesignError(InputError):
     """A design parameter outside its allowed range; names the field, the range and the value."""
-
-    def __init__(self, field_name: str, allowed: str, value):
-        self.field_name = field_name
-        self.allowed = allowed
-        self.value = value
-        super().__init__(f"{field_name} must be {allowed}, got {value!r}")
 
 
 def _check_range(name: str, value, lo: float, hi: float, unit: str = "") -> None:
