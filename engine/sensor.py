@@ -78,6 +78,7 @@ __all__ = [
     "effective_snr_db",
     "electrons_per_signal",
     "make_sensor_otf",
+    "noise_sigma_at_white",
     "noise_sigma_map",
     "ocl_phase_map",
     "render_ground_truth",
@@ -165,6 +166,13 @@ def electrons_per_signal(snr_db: float) -> float:
     ``REFERENCE_SIGNAL`` is ``snr_db`` (``10^(snr_db / 10)`` electrons at the reference level)."""
     _check_finite_number("snr_db", snr_db, "dB")
     return 10.0 ** (snr_db / 10.0) / REFERENCE_SIGNAL
+
+
+def noise_sigma_at_white(snr_db: float) -> float:
+    """Shot-noise standard deviation at ``REFERENCE_SIGNAL`` (a white pixel), signal units:
+    ``REFERENCE_SIGNAL / SNR`` with ``SNR = 10^(snr_db / 20)`` (no read noise). snr_db: dB."""
+    _check_finite_number("snr_db", snr_db, "dB")
+    return REFERENCE_SIGNAL * 10.0 ** (-snr_db / 20.0)
 
 
 def noise_sigma_map(signal: np.ndarray, snr_db: float, *, read_noise_e: float = 0.0) -> np.ndarray:
