@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from engine.zernike import NOLL_MAX
-from engine.validation import InputError
+from engine.validation import InputError, check_choice, check_instance, check_int_range, check_range, is_integer
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CFA_LAYOUTS = ("hex", "quad", "bayer")
@@ -37,30 +37,15 @@ class DesignError(InputError):
     """A design parameter outside its allowed range; names the field, the range and the value."""
 
 
-def _check_range(name: str, value, lo: float, hi: float, unit: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (lo <= value <= hi):
-        raise DesignError(name, f"in [{lo:g}, {hi:g}]{(' ' + unit) if unit else ''}", value)
-
-
-def _check_int(name: str, value, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not (lo <= value <= hi):
-        raise DesignError(name, f"an integer in [{lo}, {hi}]", value)
-
-
-def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise DesignError(name, "one of " + ", ".join(choices), value)
-
-
 def _canonical_float(value: float) -> float:
     """``value`` as a plain float with -0.0 as 0.0, so equal designs serialise (and hash) alike."""
     return float(value) + 0.0
 
 
-def _canonical_floats(obj, names: tuple[str, ...]) -> None:
-    """Replace the (validated) real fields ``names`` of frozen ``obj`` by canonical floats (2 -> 2.0)."""
-    for name in names:
-        object.__setattr__(obj, name, _canonical_float(getattr(obj, name)))
+def _set_checked(obj, name: str, value) -> None:
+    """Store the checked field ``name`` of frozen ``obj`` as its canonical Python value (2 -> 2.0 for
+    a real field, NumPy scalars -> int / float, -0.0 -> 0.0)."""
+    object.__setattr__(obj, name, _canonical_float(value) if isinstance(value, float) else value)
 
 
 @dataclass(frozen=True)
@@ -76,9 +61,9 @@ class OCLOffsets:
         if self.enabled not in (True, False):
             raise DesignError("ocl.enabled", "true or false", self.enabled)
         object.__setattr__(self, "enabled", bool(self.enabled))
-        _check_range("ocl.tilt_waves", self.tilt_waves, -OCL_MAX_WAVES, OCL_MAX_WAVES, "waves")
-        _check_range("ocl.coma_waves", self.coma_waves, -OCL_MAX_WAVES, OCL_MAX_WAVES, "waves")
-        _canonical_floats(self, ("tilt_waves", "coma_waves"))
+        for name in ("tilt_waves", "coma_waves"):
+            _set_checked(self, name, check_range(f"ocl.{name}", getattr(self, name), -OCL_MAX_WAVES,
+                                                 OCL_MAX_WAVES, "waves", error=DesignError))
 
 
 @dataclass(frozen=True)
@@ -108,19 +93,19 @@ class DesignPoint:
     burst: int = 1
 
     def __post_init__(self):
-        _check_range("pitch_um", self.pitch_um, *PITCH_RANGE_UM, "um")
-        _check_range("f_number_ref", self.f_number_ref, *F_NUMBER_REF_RANGE)
-        _check_range("f_number", self.f_number, self.f_number_ref, F_NUMBER_MAX, "(f_number_ref to 16)")
+        error = {"error": DesignError}
+        _set_checked(self, "pitch_um", check_range("pitch_um", self.pitch_um, *PITCH_RANGE_UM, "um", **error))
+        _set_checked(self, "f_number_ref", check_range("f_number_ref", self.f_number_ref, *F_NUMBER_REF_RANGE, **error))
+        _set_checked(self, "f_number", check_range("f_number", self.f_number, self.f_number_ref, F_NUMBER_MAX,
+                                                   "(f_number_ref to 16)", **error))
         object.__setattr__(self, "zernike", _canonical_zernike(self.zernike))
-        if not isinstance(self.ocl, OCLOffsets):
-            raise DesignError("ocl", "an OCLOffsets", self.ocl)
-        _check_choice("cfa", self.cfa, CFA_LAYOUTS)
-        _check_range("snr_db", self.snr_db, *SNR_RANGE_DB, "dB")
-        _check_choice("flux", self.flux, FLUX_MODES)
-        _check_int("oversample", self.oversample, *OVERSAMPLE_RANGE)
-        _check_range("fill_factor", self.fill_factor, 0.05, 1.0)
-        _check_int("burst", self.burst, *BURST_RANGE)
-        _canonical_floats(self, ("pitch_um", "f_number", "f_number_ref", "snr_db", "fill_factor"))
+        check_instance("ocl", self.ocl, OCLOffsets, **error)
+        check_choice("cfa", self.cfa, CFA_LAYOUTS, **error)
+        _set_checked(self, "snr_db", check_range("snr_db", self.snr_db, *SNR_RANGE_DB, "dB", **error))
+        check_choice("flux", self.flux, FLUX_MODES, **error)
+        _set_checked(self, "oversample", check_int_range("oversample", self.oversample, *OVERSAMPLE_RANGE, **error))
+        _set_checked(self, "fill_factor", check_range("fill_factor", self.fill_factor, 0.05, 1.0, **error))
+        _set_checked(self, "burst", check_int_range("burst", self.burst, *BURST_RANGE, **error))
 
     @property
     def zernike_dict(self) -> dict[int, float]:
@@ -189,10 +174,10 @@ def _canonical_zernike(terms) -> tuple[tuple[int, float], ...]:
         terms = terms.items()
     merged: dict[int, float] = {}
     for j, c in terms:
-        if isinstance(j, bool) or not isinstance(j, int) or not 1 <= j <= NOLL_MAX:
+        if not is_integer(j) or not 1 <= j <= NOLL_MAX:
             raise DesignError("zernike", f"Noll indices in [1, {NOLL_MAX}]", j)
-        if isinstance(c, bool) or not isinstance(c, (int, float)) or not abs(c) <= ZERNIKE_MAX_WAVES:
-            raise DesignError(f"zernike Z{j}", f"in [-{ZERNIKE_MAX_WAVES:g}, {ZERNIKE_MAX_WAVES:g}] waves", c)
+        j = int(j)
+        c = check_range(f"zernike Z{j}", c, -ZERNIKE_MAX_WAVES, ZERNIKE_MAX_WAVES, "waves", error=DesignError)
         if j in merged:
             raise DesignError(f"zernike Z{j}", "given once", f"{merged[j]:g} and {c:g}")
         merged[j] = _canonical_float(c)
