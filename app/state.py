@@ -144,6 +144,13 @@ def default_design() -> DesignPoint:
     return preset(DEFAULT_PRESET)
 
 
+def _number(value: float) -> str:
+    """``value`` as short as ``:g`` writes it where that reads back exactly, else Python's shortest
+    round-trip repr (``:g`` keeps 6 digits: 0.123456789 came back as 0.123457)."""
+    text = f"{value:g}"
+    return text if float(text) == value else repr(float(value))
+
+
 def query_from_state(design: DesignPoint, view: ViewState) -> dict[str, str]:
     """Flat ``{key: str}`` of the whole state (design keys first, then ``app_*``)."""
     query = to_query(design)
@@ -152,14 +159,14 @@ def query_from_state(design: DesignPoint, view: ViewState) -> dict[str, str]:
         "app_lock": "1" if view.lock else "0",
         "app_scene": view.scene,
         "app_size": str(view.size_px),
-        "app_x": f"{view.crop_x:g}",
-        "app_y": f"{view.crop_y:g}",
+        "app_x": _number(view.crop_x),
+        "app_y": _number(view.crop_y),
         "app_seed": str(view.seed),
         "app_tab": view.tab,
         "app_phase": str(view.phase),
         "app_zoom": str(view.zoom),
-        "app_zx": f"{view.zoom_x:g}",
-        "app_zy": f"{view.zoom_y:g}",
+        "app_zx": _number(view.zoom_x),
+        "app_zy": _number(view.zoom_y),
         "app_layout": view.layout.replace(" ", ""),
         "app_fit": "1" if view.fit else "0",
     })
