@@ -35,20 +35,23 @@ Metrics
   on the CPU in float32 under ``torch.no_grad()``. When ``img2`` is one image shared by a batch,
   its features are computed once and remembered for the last two such references (keyed by a
   digest of the pixels).
+- ``image_metrics``: the three above for one display image against its display ground truth.
+
+torch and pytorch-msssim are imported on the first MS-SSIM or LPIPS call, so this module (and PSNR)
+imports without them.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import sys
 import threading
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-__all__ = ["lpips_alex", "ms_ssim", "psnr", "LPIPS_WEIGHTS", "MS_SSIM_MIN_SIZE", "LPIPS_MIN_SIZE"]
+__all__ = ["image_metrics", "lpips_alex", "ms_ssim", "psnr", "LPIPS_WEIGHTS", "MS_SSIM_MIN_SIZE", "LPIPS_MIN_SIZE"]
 
 LPIPS_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "lpips_alex_v0.1.npz"
 
@@ -76,8 +79,9 @@ def _check_pair(img1, img2, *, data_range: float, min_size: int, metric: str) ->
     if not np.isfinite(data_range) or data_range <= 0:
         raise ValueError(f"{metric}: data_range must be a positive finite number, got {data_range!r}")
     arrays = []
+    torch = sys.modules.get("torch")  # an image can only be a tensor once torch is imported
     for name, img in (("img1", img1), ("img2", img2)):
-        if isinstance(img, torch.Tensor):
+        if torch is not None and isinstance(img, torch.Tensor):
             raise ValueError(f"{metric}: {name} must be a numpy array, got a torch.Tensor (use .numpy())")
         a = np.asarray(img)
         if not np.issubdtype(a.dtype, np.floating):
@@ -128,6 +132,8 @@ def _out(values: np.ndarray, batched: bool) -> float | np.ndarray:
 
 
 def _to_nchw(a: np.ndarray, data_range: float) -> torch.Tensor:
+    import torch
+
     a = np.clip(a, 0.0, data_range)
     return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2), dtype=np.float32))
 
@@ -155,6 +161,7 @@ def ms_ssim(img1, img2, *, data_range: float = 1.0) -> float | np.ndarray:
     ``img1``, ``img2``: float arrays (H, W, 3) or (N, H, W, 3) in ``[0, data_range]``, both sides
     at least ``MS_SSIM_MIN_SIZE`` = 161 px. 1.0 for identical images; higher is more similar.
     """
+    import torch
     from pytorch_msssim import ms_ssim as _ms_ssim
 
     a1, a2, batched = _check_pair(img1, img2, data_range=data_range, min_size=MS_SSIM_MIN_SIZE, metric="ms_ssim")
@@ -169,62 +176,72 @@ def ms_ssim(img1, img2, *, data_range: float = 1.0) -> float | np.ndarray:
 
 # ---------------------------------------------------------------------------------------- LPIPS
 
-class _LpipsAlex(torch.nn.Module):
-    """LPIPS v0.1 'alex': scaling layer, AlexNet features (5 ReLU taps), linear heads."""
+def _lpips_net(weights: dict[str, np.ndarray]) -> torch.nn.Module:
+    """The LPIPS network holding ``weights`` (its class is defined here, so that torch is imported
+    only when LPIPS first runs)."""
+    import torch
+    import torch.nn.functional as F
 
-    def __init__(self, weights: dict[str, np.ndarray]):
-        super().__init__()
-        self.register_buffer("shift", torch.tensor(_LPIPS_SHIFT, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("scale", torch.tensor(_LPIPS_SCALE, dtype=torch.float32).view(1, 3, 1, 1))
-        # (stride, padding, max-pool before this conv) in the torchvision AlexNet ``features`` order.
-        self.layout = [(4, 2, False), (1, 2, True), (1, 1, True), (1, 1, False), (1, 1, False)]
-        self.convs = torch.nn.ModuleList()
-        for i, (stride, pad, _) in enumerate(self.layout, start=1):
-            w = torch.from_numpy(np.asarray(weights[f"conv{i}.weight"], dtype=np.float32))
-            b = torch.from_numpy(np.asarray(weights[f"conv{i}.bias"], dtype=np.float32))
-            conv = torch.nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], stride=stride, padding=pad)
-            conv.weight.data.copy_(w)
-            conv.bias.data.copy_(b)
-            self.convs.append(conv)
-        self.lins = torch.nn.ParameterList(
-            torch.nn.Parameter(torch.from_numpy(np.asarray(weights[f"lin{i}.weight"], dtype=np.float32)),
-                               requires_grad=False)
-            for i in range(1, 6)
-        )
+    class _LpipsAlex(torch.nn.Module):
+        """LPIPS v0.1 'alex': scaling layer, AlexNet features (5 ReLU taps), linear heads."""
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        taps = []
-        for conv, (_, _, pool) in zip(self.convs, self.layout):
-            if pool:
-                x = F.max_pool2d(x, kernel_size=3, stride=2)
-            x = F.relu(conv(x))
-            taps.append(x)
-        return taps
+        def __init__(self, weights: dict[str, np.ndarray]):
+            super().__init__()
+            self.register_buffer("shift", torch.tensor(_LPIPS_SHIFT, dtype=torch.float32).view(1, 3, 1, 1))
+            self.register_buffer("scale", torch.tensor(_LPIPS_SCALE, dtype=torch.float32).view(1, 3, 1, 1))
+            # (stride, padding, max-pool before this conv) in the torchvision AlexNet ``features`` order.
+            self.layout = [(4, 2, False), (1, 2, True), (1, 1, True), (1, 1, False), (1, 1, False)]
+            self.convs = torch.nn.ModuleList()
+            for i, (stride, pad, _) in enumerate(self.layout, start=1):
+                w = torch.from_numpy(np.asarray(weights[f"conv{i}.weight"], dtype=np.float32))
+                b = torch.from_numpy(np.asarray(weights[f"conv{i}.bias"], dtype=np.float32))
+                conv = torch.nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], stride=stride, padding=pad)
+                conv.weight.data.copy_(w)
+                conv.bias.data.copy_(b)
+                self.convs.append(conv)
+            self.lins = torch.nn.ParameterList(
+                torch.nn.Parameter(torch.from_numpy(np.asarray(weights[f"lin{i}.weight"], dtype=np.float32)),
+                                   requires_grad=False)
+                for i in range(1, 6)
+            )
 
-    @staticmethod
-    def _unit(f: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
-        return f / (torch.sqrt(torch.sum(f * f, dim=1, keepdim=True)) + eps)
+        def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+            taps = []
+            for conv, (_, _, pool) in zip(self.convs, self.layout):
+                if pool:
+                    x = F.max_pool2d(x, kernel_size=3, stride=2)
+                x = F.relu(conv(x))
+                taps.append(x)
+            return taps
 
-    def unit_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Unit-normalised taps of (N, 3, H, W) images in [-1, 1] (channels-last: faster on CPU)."""
-        x = ((x - self.shift) / self.scale).contiguous(memory_format=torch.channels_last)
-        return [self._unit(f) for f in self.features(x)]
+        @staticmethod
+        def _unit(f: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
+            return f / (torch.sqrt(torch.sum(f * f, dim=1, keepdim=True)) + eps)
 
-    def distance(self, f0: list[torch.Tensor], f1: list[torch.Tensor]) -> torch.Tensor:
-        """(N,) distances between unit features (``f1`` of batch 1 is compared with every image)."""
-        total = torch.zeros(f0[0].shape[0], dtype=f0[0].dtype)
-        for a, b, lin in zip(f0, f1, self.lins):
-            total = total + F.conv2d((a - b) ** 2, lin).mean(dim=(1, 2, 3))
-        return total
+        def unit_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+            """Unit-normalised taps of (N, 3, H, W) images in [-1, 1] (channels-last: faster on CPU)."""
+            x = ((x - self.shift) / self.scale).contiguous(memory_format=torch.channels_last)
+            return [self._unit(f) for f in self.features(x)]
+
+        def distance(self, f0: list[torch.Tensor], f1: list[torch.Tensor]) -> torch.Tensor:
+            """(N,) distances between unit features (``f1`` of batch 1 is compared with every image)."""
+            total = torch.zeros(f0[0].shape[0], dtype=f0[0].dtype)
+            for a, b, lin in zip(f0, f1, self.lins):
+                total = total + F.conv2d((a - b) ** 2, lin).mean(dim=(1, 2, 3))
+            return total
+
+    return _LpipsAlex(weights)
 
 
 @functools.lru_cache(maxsize=1)
-def _lpips_model() -> _LpipsAlex:
+def _lpips_model() -> torch.nn.Module:
+    import torch
+
     if not LPIPS_WEIGHTS.is_file():
         raise FileNotFoundError(f"LPIPS weights not found: {LPIPS_WEIGHTS}")
     with np.load(LPIPS_WEIGHTS, allow_pickle=False) as npz:
         weights = {k: npz[k] for k in npz.files if k.startswith(("conv", "lin"))}
-    model = _LpipsAlex(weights).eval().to(memory_format=torch.channels_last)
+    model = _lpips_net(weights).eval().to(memory_format=torch.channels_last)
     for p in model.parameters():
         p.requires_grad_(False)
     return model
@@ -253,6 +270,8 @@ def lpips_alex(img1, img2) -> float | np.ndarray:
     ``LPIPS_MIN_SIZE`` = 31 px; ``img2`` may be one image shared by a batch ``img1``. Returns a
     float, or an (N,) array for a batch.
     """
+    import torch
+
     a1, a2, batched = _check_pair(img1, img2, data_range=1.0, min_size=LPIPS_MIN_SIZE, metric="lpips_alex")
     model = _lpips_model()
     out = []
@@ -263,3 +282,12 @@ def lpips_alex(img1, img2) -> float | np.ndarray:
             f1 = shared or model.unit_features(_to_nchw(a2[s:s + _LPIPS_BATCH], 1.0) * 2.0 - 1.0)
             out.append(model.distance(f0, f1).numpy())
     return _out(np.concatenate(out), batched)
+
+
+def image_metrics(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """PSNR (dB), MS-SSIM and LPIPS of a display image against the display ground truth."""
+    return {
+        "psnr_db": float(psnr(output, reference)),
+        "msssim": float(ms_ssim(output, reference)),
+        "lpips": float(lpips_alex(output, reference)),
+    }
