@@ -1,7 +1,9 @@
-"""Plotly figures shared by the study CLI and the app. Every axis carries its unit.
+"""Plotly figures of the study (``python -m engine study``). Every axis carries its unit.
 
 Figures are built here (no Streamlit); ``save_figure`` writes PNG and SVG through kaleido, which
-drives the system chromium (Debian package, installed by .ci/system-deps).
+drives the system chromium (Debian package, installed by .ci/system-deps). Plotly belongs to the
+report layer (tests/test_layering.py): the study modules import this module, the simulation below
+them never does; the pipeline colours are plain data in :mod:`engine.isp.pipelines`, re-exported here.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-PIPELINE_COLOURS = {"demosaic": "#8c8c8c", "traditional": "#1f77b4", "deconv": "#9467bd", "neural": "#d62728",
-                    "paper": "#2ca02c"}
+from engine.isp.pipelines import PIPELINE_COLOURS
+
+__all__ = ["PIPELINE_COLOURS", "mtf50_vs_pitch_figure", "mtf_curves_figure", "perceptual_figure", "save_figure"]
 
 
 def mtf_curves_figure(curves: dict, pitches_um: dict[str, float]) -> go.Figure:

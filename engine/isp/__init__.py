@@ -4,7 +4,9 @@
 (the paper's traditional ISP), ``deconv`` (bilinear demosaic + per-channel Wiener deconvolution with
 the design's own system PSF: the classical known-PSF baseline) and ``neural`` (a Neural ISP: the
 per-design net where one was trained for the design, else the PSF-conditioned universal net; see
-``NEURAL_CHOICES``).
+``NEURAL_CHOICES``). The names, choices, colours and :class:`PipelineUnavailable` live in
+:mod:`engine.isp.pipelines` (plain data the Neural ISP imports without importing this package back)
+and are re-exported here.
 """
 
 from __future__ import annotations
@@ -12,15 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from engine.isp import color, traditional
+from engine.isp.pipelines import NEURAL_CHOICES, PIPELINE_COLOURS, PIPELINES, PipelineUnavailable
 
-PIPELINES = ("demosaic", "traditional", "deconv", "neural")
-NEURAL_CHOICES = ("auto", "design", "universal")
-"""Which Neural ISP runs: ``auto`` the per-design net when the design's imaging hash has one, else
-the universal net; ``design`` only a per-design net; ``universal`` always the universal net."""
-
-
-class PipelineUnavailable(ValueError):
-    """A pipeline that cannot run for this design (e.g. no trained Neural ISP weights)."""
+__all__ = ["NEURAL_CHOICES", "PIPELINE_COLOURS", "PIPELINES", "PipelineUnavailable", "run_pipeline"]
 
 
 def run_pipeline(name: str, capture, chain: color.ColorChain | None = None, *, neural: str = "auto") -> np.ndarray:

@@ -29,6 +29,7 @@ except ImportError:  # not POSIX: the in-process lock only
 
 from engine.design import DesignPoint
 from engine.isp.neural import model as M
+from engine.isp.pipelines import NEURAL_CHOICES, PipelineUnavailable
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[3] / "pretrained"
 MANIFEST_NAME = "manifest.json"
@@ -181,8 +182,6 @@ def load_weights(entry: dict, directory: str | Path = PRETRAINED_DIR) -> M.Neura
 def load_model(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> M.NeuralISP:
     """The folded Neural ISP for ``design`` (cached per process); raises
     engine.isp.PipelineUnavailable with :func:`missing_message` when no weights match."""
-    from engine.isp import PipelineUnavailable
-
     entry = lookup(design, directory)
     if entry is None or not (Path(directory) / entry["file"]).exists():
         raise PipelineUnavailable(missing_message(design, directory))
@@ -278,7 +277,6 @@ def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PR
     Per-design nets are looked up in ``directory`` then in the user folder (fine-tuned on demand,
     engine.isp.neural.finetune; default $SMALLPIX_USER_WEIGHTS). Raises
     engine.isp.PipelineUnavailable when the chosen kind has no installed weights for the design."""
-    from engine.isp import NEURAL_CHOICES, PipelineUnavailable
     from engine.isp.neural import finetune, universal
 
     if choice not in NEURAL_CHOICES:
