@@ -6,6 +6,7 @@ import pytest
 from PIL import Image, ImageFont
 
 from engine import scenes, spectra
+from engine.validation import InputError
 
 def _cjk_font_missing() -> str:
     try:
@@ -59,7 +60,7 @@ def test_grating_orientation():
 
 
 def test_grating_above_nyquist_is_refused():
-    with pytest.raises(scenes.SceneError, match=r"freq_cyc_per_mm must be a number in \[0, 1000\] cycles/mm"):
+    with pytest.raises(scenes.SceneError, match=r"freq_cyc_per_mm must be in \[0, 1000\] cycles/mm"):
         scenes.render_scene("grating_h", 0.5, (32, 32), freq_cyc_per_mm=1200.0)
 
 
@@ -138,7 +139,7 @@ def test_dead_leaves_seeded():
 
 
 def test_dead_leaves_disk_cap():
-    with pytest.raises(scenes.SceneError, match=r"needs about .* disks; the cap is 4,000,000"):
+    with pytest.raises(scenes.SceneError, match=r"at most 4,000,000 dead_leaves disks .*, got 0.5, which needs about .* disks"):
         scenes.render_scene("dead_leaves", 10.0, (4096, 4096), rmin_um=0.5)
 
 
@@ -238,24 +239,24 @@ def test_photo_errors(tmp_path):
         scenes.render_scene(str(tmp_path / "nope.png"), 0.5, (64, 64))
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    with pytest.raises(scenes.SceneError, match="is not a readable image"):
+    with pytest.raises(scenes.SceneError, match="scene image must be a readable image"):
         scenes.render_scene(str(text), 0.5, (64, 64))
     path = _save(tmp_path, "small.png", np.zeros((100, 200, 3), np.uint8))
-    cap = r"shape must be \(H, W\) with 8 <= H, W <= 4096 samples \(the cap is 4096 x 4096\), got \(5000, 64\)"
+    cap = r"shape must be \(H, W\) with 8 <= H, W <= 4096 samples, got \(5000, 64\)"
     with pytest.raises(scenes.SceneError, match=cap):
         scenes.render_scene(str(path), 0.1, (5000, 64))
     with pytest.raises(scenes.SceneError, match=r"with 8 <= H, W"):
         scenes.render_scene(str(path), 0.1, (4, 64))
-    beyond = r"view of 80.0 x 20.0 um .* reaches beyond small.png, which covers 70.0 x 35.0 um"
+    beyond = r"view must be inside small.png, which covers 70.0 x 35.0 um .*, got 80.0 x 20.0 um"
     with pytest.raises(scenes.SceneError, match=beyond):
         scenes.render_scene(str(path), 0.5, (40, 160))  # default source_pixel_um 0.35: 200 x 100 px = 70 x 35 um
-    with pytest.raises(scenes.SceneError, match=r"offset_um=\(30, 0\) reaches beyond"):
+    with pytest.raises(scenes.SceneError, match=r"view must be inside .* centred at offset_um=\(30, 0\)"):
         scenes.render_scene(str(path), 0.5, (40, 40), offset_um=(30.0, 0.0))
     with pytest.raises(scenes.SceneError, match="colour mode 'CMYK'"):
         cmyk = tmp_path / "cmyk.jpg"
         Image.new("CMYK", (16, 16)).save(cmyk)
         scenes.render_scene(str(cmyk), 0.1, (16, 16))
-    with pytest.raises(scenes.SceneError, match=r"dx_um must be a number in \[0.005, 50\] um, got 0"):
+    with pytest.raises(scenes.SceneError, match=r"dx_um must be in \[0.005, 50\] um, got 0"):
         scenes.render_scene(str(path), 0, (16, 16))
 
 
@@ -280,9 +281,11 @@ def test_dispatcher_names_and_errors():
         img = scenes.render_scene(name, 0.35, (16, 24))
         assert img.shape == (16, 24, 3) and img.dtype == np.float32 and np.isfinite(img).all()
     unknown = "scene must be one of grating_h, grating_v, .*photo_.* or an image path, got 'dead_leaf'"
-    with pytest.raises(scenes.SceneError, match=unknown):
+    with pytest.raises(scenes.SceneError, match=unknown) as raised:
         scenes.render_scene("dead_leaf", 0.35, (16, 16))
-    params = "scene 'slanted_edge' takes parameters angle_deg, contrast_ratio, high; got unknown freq"
+    assert isinstance(raised.value, InputError)  # one error family: field, allowed, value for the CLI and app
+    assert (raised.value.field_name, raised.value.value) == ("scene", "dead_leaf")
+    params = "scene 'slanted_edge' parameters must be among angle_deg, contrast_ratio, high, got freq"
     with pytest.raises(scenes.SceneError, match=params):
         scenes.render_scene("slanted_edge", 0.35, (16, 16), freq=3)
 
@@ -316,7 +319,7 @@ def test_photo_set_names_missing_package(monkeypatch):
     package = {"installer": "apt", "root": "/nonexistent", "install": "apt-get install no-such-photos"}
     photo = {"package": "no-such-photos", "file": "a.jpg", "licence": "CC0-1.0"}
     fake = {"packages": {"no-such-photos": package}, "splits": {"train": [photo], "validation": [], "test": []}}
-    monkeypatch.setattr(scenes, "_photo_sets", lambda: fake)
+    monkeypatch.setattr(scenes.photos, "_photo_sets", lambda: fake)
     named = r"photo set 'train' needs no-such-photos \(apt-get install no-such-photos\)"
     with pytest.raises(scenes.PhotoSetMissing, match=named):
         scenes.photo_set("train")
