@@ -1,11 +1,12 @@
 """Uploaded scene images: checked, normalised to a plain sRGB PNG, stored by content hash.
 
-Pure (PIL only, no Streamlit). :func:`prepare_upload` either returns a PNG the engine's photo scene
-reads without surprises, with notes on anything it changed, or raises :class:`UploadError` with one
-sentence for the user. Rules:
+Pure (PIL and the engine's image caps, no Streamlit). :func:`prepare_upload` either returns a PNG
+the engine's photo scene reads without surprises, with notes on anything it changed, or raises
+:class:`UploadError` with one sentence for the user. Rules:
 
-* size cap ``UPLOAD_MAX_MB`` (checked before decoding), pixel cap ``UPLOAD_MAX_MEGAPIXELS`` (checked
-  from the header, before the pixels are decoded), at least ``UPLOAD_MIN_SIDE_PX`` per side;
+* size cap ``UPLOAD_MAX_MB`` (checked before decoding), pixel cap ``UPLOAD_MAX_MEGAPIXELS`` (the
+  engine's photo cap; checked from the header, before the pixels are decoded), at least
+  ``UPLOAD_MIN_SIDE_PX`` per side;
 * not an image, or a truncated / corrupt one: refused;
 * EXIF orientation applied; only the first frame of a multi-frame file is used (noted);
 * transparency (RGBA, LA, palette with transparency) flattened onto white (noted);
@@ -31,8 +32,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-UPLOAD_MAX_MB = 25
-UPLOAD_MAX_MEGAPIXELS = 40
+from engine.scenes import MAX_IMAGE_FILE_MB, MAX_IMAGE_MEGAPIXELS
+
+UPLOAD_MAX_MB = min(25, MAX_IMAGE_FILE_MB)
+"""Largest upload, MB: Streamlit's transfer cap (``maxUploadSize`` in .streamlit/config.toml), within
+the engine's image file cap."""
+UPLOAD_MAX_MEGAPIXELS = MAX_IMAGE_MEGAPIXELS
+"""Most pixels of an upload, millions: as many as the engine's photo scene decodes."""
 UPLOAD_MIN_SIDE_PX = 64
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "webp", "bmp")
 _NORMALISATION_VERSION = "1"
