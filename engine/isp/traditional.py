@@ -28,9 +28,7 @@ from scipy import ndimage
 
 from engine.isp import color
 from engine.parallel import PARALLEL_LOCK
-
-CFA_BLOCK = {"hex": 4, "quad": 2, "bayer": 1}
-"""Side of the same-colour block of each CFA layout, pixels."""
+from engine.sensor.cfa import CFA_BLOCK_PX as CFA_BLOCK
 
 
 @dataclass(frozen=True)

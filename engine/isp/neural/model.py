@@ -29,11 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.sensor.cfa import CFA_BLOCK_PX as CFA_BLOCK
+from engine.sensor.cfa import CFA_PERIOD_PX as CFA_PERIOD
+
 SIGMA_SCALE = 30.0
 """The sigma map is multiplied by this (sigma ~ 0.018 at 35 dB and signal 1 -> ~0.5)."""
-CFA_BLOCK = {"hex": 4, "quad": 2, "bayer": 1}
-CFA_PERIOD = 8
-"""Inputs must start on the CFA period (hex: 8 px) so the masks computed here match the mosaic."""
 
 
 @dataclass(frozen=True)
