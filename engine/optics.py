@@ -57,6 +57,17 @@ def cutoff_cyc_per_mm(f_number: float, wavelength_nm: float = REFERENCE_WAVELENG
     return 1e6 / (wavelength_nm * f_number)
 
 
+AIRY_RADIUS_PER_LAMBDA_F = 1.22
+"""First dark ring of the Airy pattern in units of ``lambda F#`` (the first zero of ``J1(pi r / (lambda
+F#))`` is at 1.2197 ``lambda F#``; 1.22 is the textbook rounding)."""
+
+
+def airy_radius_um(f_number: float, wavelength_nm: float = REFERENCE_WAVELENGTH_NM) -> float:
+    """Radius of the Airy disk's first dark ring of an aberration-free lens,
+    ``1.22 lambda F#``, micrometres (``wavelength_nm`` in nanometres)."""
+    return AIRY_RADIUS_PER_LAMBDA_F * wavelength_nm * 1e-3 * f_number
+
+
 def min_oversample(pitch_um: float, f_number: float, wavelengths_nm: np.ndarray = WAVELENGTHS_NM) -> int:
     """Smallest oversample (samples per pixel) whose ``dx = pitch / oversample`` is at most
     :func:`nyquist_dx_um`."""
@@ -118,6 +129,42 @@ def wavefront_rms_waves(design: DesignPoint, pupil_samples: int = DEFAULT_PUPIL_
     inside = np.hypot(xx, yy) <= design.pupil_fraction
     w = wavefront_waves(design.zernike_dict, np.hypot(xx, yy), np.arctan2(yy, xx))[inside]
     return float(np.std(w))
+
+
+ZERNIKE_SLIDER_LIMITS_WAVES = {4: 1.0, 5: 0.5, 6: 0.5, 7: 0.5, 8: 0.5, 9: 0.5, 10: 0.5, 11: 0.5, 12: 0.5, 13: 0.5,
+                               22: 0.5}
+"""Noll term -> half-range of the app's Zernike sliders, waves at 550 nm (within
+``engine.design.ZERNIKE_MAX_WAVES``): the terms and amplitudes the universal Neural ISP is trained
+over (``engine.isp.neural.universal``)."""
+WAVEFRONT_MAP_SAMPLES = 128
+"""Pupil samples across the reference pupil of :func:`wavefront_map` (a figure's resolution)."""
+
+
+@dataclass(frozen=True)
+class WavefrontMap:
+    """The wavefront of one OCL phase over the working pupil.
+
+    u: (M,) pupil sample positions, normalised to the reference pupil radius (both axes).
+    waves: (M, M) wavefront in waves at 550 nm, rows along y, piston (its mean over the working
+    pupil) removed, NaN outside the working pupil. rms_waves: its RMS over the working pupil, waves.
+    """
+
+    u: np.ndarray
+    waves: np.ndarray
+    rms_waves: float
+
+
+def wavefront_map(design: DesignPoint, phase: int = 0, samples: int = WAVEFRONT_MAP_SAMPLES) -> WavefrontMap:
+    """Wavefront of OCL phase ``phase`` (its tilt and coma offsets included; phase 0 when OCL is
+    off) on a ``samples`` x ``samples`` grid over the reference pupil, piston removed; waves at 550 nm.
+    Unlike :func:`wavefront_rms_waves` (the lens alone), the RMS includes the phase's OCL offsets."""
+    u = pupil_coordinates(samples, 1.0)
+    waves = phase_wavefronts(design, u)
+    w = waves[phase if waves.shape[0] > 1 else 0].astype(float)
+    yy, xx = np.meshgrid(u, u, indexing="ij")
+    inside = np.hypot(xx, yy) <= design.pupil_fraction
+    w = np.where(inside, w - w[inside].mean(), np.nan)
+    return WavefrontMap(u, w, float(np.nanstd(w)))
 
 
 TWO_PI_HI = np.float32(6.28125)  # 2 pi split in two float32 parts for exact range reduction
