@@ -18,12 +18,16 @@ from engine.design import (
     DesignError,
     DesignPoint,
     OCLOffsets,
+    ZERNIKE_MAX_WAVES,
     default_lens,
     parse_zernike,
     presets,
 )
 from engine.optics import min_oversample
 from engine.sensor import effective_snr_db
+from engine.spectra import REFERENCE_WAVELENGTH_NM, WAVELENGTHS_NM
+from engine.sweep_store import light_per_pixel
+from engine.zernike import NOLL_MAX
 
 SCENE_LABELS = {
     "text": "Text chart (Latin + CJK)",
@@ -89,19 +93,19 @@ def sidebar() -> tuple[DesignPoint | None, str | None, ViewState, PreparedUpload
               help="Holds F# / pitch fixed, as Table 1 does: light per pixel ~ (pitch / F#)^2 stays constant.")
     typed_slider(sb, "F-number", *state.F_NUMBER_SLIDER, 0.01, "fnum", "%.2f", disabled=ss.lock,
                  help="Working aperture. The lens wavefront is defined over its reference pupil "
-                      "(F/1.4 by default); opening up reveals the aberrated rim.")
-    light = (ss.pitch / state.FLUX_REFERENCE[0]) ** 2 * (state.FLUX_REFERENCE[1] / f_number) ** 2
-    sb.caption(f"F/{f_number:.2f} at {ss.pitch:.2f} um: light per pixel x{light:.2f} of 0.75 um F/3.55")
+                      f"(F/{default_lens().f_number_ref:g} by default); opening up reveals the aberrated rim.")
+    light = light_per_pixel(ss.pitch, f_number)
+    sb.caption(f"F/{f_number:.2f} at {ss.pitch:.2f} um: light per pixel x{light:.2f} of {state.FLUX_REFERENCE}")
 
-    with sb.expander("Lens aberrations (Zernike, waves RMS at 550 nm)", expanded=False):
+    with sb.expander(f"Lens aberrations (Zernike, waves RMS at {REFERENCE_WAVELENGTH_NM:g} nm)", expanded=False):
         for group, terms in ZERNIKE_GROUPS:
             st.markdown(f"**{group}**")
             for j in terms:
                 limit = state.zernike_slider_limit(j)
                 st.slider(f"Z{j} {ZERNIKE_NAMES[j]}", -limit, limit, step=0.001, key=f"z{j}", format="%.4f")
         st.text_input("Other terms (added)", key="z_extra", placeholder="e.g. Z14=0.01,Z16=-0.02",
-                      help="Noll terms 1-37 without a slider, or beyond a slider's range (up to 2 waves); "
-                           "added to the sliders.")
+                      help=f"Noll terms 1-{NOLL_MAX} without a slider, or beyond a slider's range (up to "
+                           f"{ZERNIKE_MAX_WAVES:g} waves); added to the sliders.")
         st.button("Reset lens to the preset lens", on_click=session.on_reset_lens, key="reset_lens",
                   help="The default telephoto wavefront (assets/lens_default.json) of every Table 1 preset.")
 
@@ -120,7 +124,7 @@ def sidebar() -> tuple[DesignPoint | None, str | None, ViewState, PreparedUpload
                  help="Shot-noise SNR of a white pixel (35 dB: bright light, 15 dB: low light).")
     sb.radio("Flux mode", list(FLUX_LABELS), key="flux", format_func=FLUX_LABELS.get,
              help="hold: every design gets the slider's SNR (the paper's proportional scaling). physical: SNR "
-                  "follows photons per pixel, pitch^2 / F#^2, relative to 0.75 um at F/3.55.")
+                  f"follows photons per pixel, pitch^2 / F#^2, relative to {state.FLUX_REFERENCE}.")
     sb.slider("Burst frames", *state.BURST_SLIDER, step=1, key="burst",
               help="Frames with sub-pixel hand shake; the traditional ISP aligns and averages them.")
 
@@ -131,7 +135,8 @@ def sidebar() -> tuple[DesignPoint | None, str | None, ViewState, PreparedUpload
     advanced_controls(advanced, design)
     if design is not None and design.oversample > int(ss.os):
         sb.caption(f"PSF sampling raised to {design.oversample} samples per pixel for F/{design.f_number:g} at "
-                   f"{design.pitch_um:g} um (PSF Nyquist at 420 nm); results do not depend on it.")
+                   f"{design.pitch_um:g} um (PSF Nyquist at {float(WAVELENGTHS_NM.min()):g} nm); results do not "
+                   "depend on it.")
     if design is not None:
         ss.last_pin = state.pin_query(design)
     return design, error, session.current_view(), upload, upload_error

@@ -41,7 +41,6 @@ from engine.design import (
     OVERSAMPLE_RANGE,
     PITCH_RANGE_UM,
     SNR_RANGE_DB,
-    ZERNIKE_MAX_WAVES,
     DesignError,
     DesignPoint,
     from_query,
@@ -49,8 +48,9 @@ from engine.design import (
     presets,
     to_query,
 )
-from engine.optics import psf_size
+from engine.optics import ZERNIKE_SLIDER_LIMITS_WAVES, psf_size
 from engine.scenes import SCENE_NAMES, SHAPE_RANGE
+from engine.sensor import FLUX_REFERENCE_F_NUMBER, FLUX_REFERENCE_PITCH_UM
 from engine.simulate import margin_px
 
 APP_PREFIX = "app_"
@@ -77,8 +77,9 @@ F_NUMBER_REF_INPUT = F_NUMBER_REF_RANGE
 SNR_SLIDER_DB = SNR_RANGE_DB
 BURST_SLIDER = BURST_RANGE
 OCL_LIMIT_WAVES = OCL_MAX_WAVES
-FLUX_REFERENCE = (0.75, 3.55)
-"""(pitch um, F#) of the paper's largest pixel; Table 1 keeps F# / pitch at this ratio."""
+FLUX_REFERENCE = f"{FLUX_REFERENCE_PITCH_UM:g} um at F/{FLUX_REFERENCE_F_NUMBER:g}"
+"""The pixel (the paper's largest, Table 1) that the physical flux mode and the light-per-pixel
+readouts are relative to (engine.sensor); Table 1 keeps F# / pitch at its ratio."""
 
 ZERNIKE_GROUPS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("Defocus", (4,)),
@@ -97,9 +98,10 @@ SLIDER_TERMS = tuple(j for _, terms in ZERNIKE_GROUPS for j in terms)
 
 
 def zernike_slider_limit(noll: int) -> float:
-    """Slider half-range, waves at 550 nm (larger values, up to the engine's limit, go to the
-    'other terms' field)."""
-    return min(1.0 if noll == 4 else 0.5, ZERNIKE_MAX_WAVES)
+    """Slider half-range of Noll term ``noll`` (one of SLIDER_TERMS), waves at 550 nm:
+    ``engine.optics.ZERNIKE_SLIDER_LIMITS_WAVES`` (larger values, up to the engine's
+    ``ZERNIKE_MAX_WAVES``, go to the 'other terms' field)."""
+    return ZERNIKE_SLIDER_LIMITS_WAVES[noll]
 
 
 def max_oversample(design: DesignPoint, size_px: int) -> int:

@@ -7,6 +7,10 @@ import streamlit as st
 
 from app import plots
 from app.compute import Run
+from engine.sensor import noise_sigma_at_white, noise_sigma_map
+
+GREY = 0.18
+"""Signal level of the grey readout, fraction of white (a mid-grey card)."""
 
 
 def render(run: Run) -> None:
@@ -16,8 +20,9 @@ def render(run: Run) -> None:
     sigma = capture.noise_sigma if capture.noise_sigma.ndim == 2 else capture.noise_sigma[0]
     cols = st.columns(5)
     cols[0].metric("SNR at white", f"{snr:.1f} dB", help="After the flux mode (physical: follows pitch / F#).")
-    cols[1].metric("sigma at white", f"{10 ** (-snr / 20):.4f}", help="Noise sigma of a white pixel, signal units.")
-    cols[2].metric("sigma at 18 % grey", f"{np.sqrt(0.18) * 10 ** (-snr / 20):.4f}")
+    cols[1].metric("sigma at white", f"{noise_sigma_at_white(snr):.4f}",
+                   help="Noise sigma of a white pixel, signal units.")
+    cols[2].metric(f"sigma at {GREY * 100:g} % grey", f"{float(noise_sigma_map(np.array(GREY), snr)):.4f}")
     cols[3].metric("median sigma in crop", f"{float(np.median(sigma)):.4f}")
     cols[4].metric("Frames", f"{capture.frames}")
     left, right = st.columns(2)

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import plots
+from app.state import FLUX_REFERENCE
 from engine import optics, sweep, sweep_grid, sweep_store
 
 EXAMPLE_GRID = """pipelines = ["traditional"]
@@ -163,7 +164,7 @@ def pareto_figure(ds, variable: str, x_name: str) -> go.Figure:
             fig.add_scatter(x=limits[x_name], mode="lines", line={"dash": "dot", "color": colours[pitch]},
                             name=f"diffraction MTF50 {pitch:g} um",
                             y=[sweep_store.diffraction_mtf50_cyc_per_mm(f) for f in limits["f_number"]])
-    fig.update_xaxes(title_text="light per pixel (x 0.75 um at F/3.55)" if x_name == "light_per_pixel" else "F#",
+    fig.update_xaxes(title_text=f"light per pixel (x {FLUX_REFERENCE})" if x_name == "light_per_pixel" else "F#",
                      autorange=True if x_name == "light_per_pixel" else "reversed")
     fig.update_yaxes(title_text=f"{variable} ({ds[variable].attrs.get('units', '')})")
     return plots._layout(fig, f"{variable} against {'light per pixel' if x_name == 'light_per_pixel' else 'F#'}: "
