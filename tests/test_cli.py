@@ -59,6 +59,27 @@ def test_bad_options_exit_2_with_one_line(argv, message, capsys):
     assert message in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "error, line",
+    [
+        (("scene image", "a file", "/tmp"), "--scene: scene image must be a file, got '/tmp'"),
+        (("source_pixel_um", "in [0.001, 1000] um", 0.0),
+         "--source-pixel-um: source_pixel_um must be in [0.001, 1000] um, got 0.0"),
+    ],
+)
+def test_every_input_error_is_one_line_naming_its_option(error, line, monkeypatch, capsys):
+    """Scene and sensor errors (the engine.validation.InputError family) leave main as design errors do."""
+    from engine import cli_capture
+    from engine.scenes import SceneError
+
+    def refuse(args):
+        raise SceneError(*error)
+
+    monkeypatch.setattr(cli_capture, "cmd_presets", refuse)
+    assert main(["presets"]) == 2
+    assert capsys.readouterr().err == line + "\n"
+
+
 def test_bench_refuses_unknown_names(capsys):
     assert main(["bench", "--only", "psf,gpu"]) == 2
     assert "--only must list names from psf, raw, neural, app, got gpu" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""The ``train`` command: a per-design Neural ISP, a fine-tune of the universal net for a design, or
+the universal net itself on a pool of random designs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from engine import fileio
+from engine.cli_options import RAW_MAX_MB, UsageError, design_from_args
+from engine.design import DesignPoint
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    """``train``: a per-design Neural ISP, a fine-tune (``--init universal``) or the universal net."""
+    from engine.isp.neural import train as neural_train
+
+    if args.universal:
+        return _cmd_train_universal(args)
+    design = _design_json(args.design_json) if args.design_json else design_from_args(args)
+    if args.init == "universal":
+        return _cmd_finetune(design, args)
+    if args.out is None:
+        raise UsageError("train: --out is required (a .pt weights file)")
+    fileio.check_output_file(args.out, "--out", (".pt",))
+    if args.device not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"--device must be auto, cpu or cuda, got {args.device!r}")
+    if args.init is not None:
+        _check_checkpoint(args.init)
+    cfg = neural_train.TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
+    progress, bar = _step_bar(args.steps, f"train {design.design_hash()}")
+
+    try:
+        summary = neural_train.train([design], args.out, cfg, resume=args.resume, init=args.init,
+                                     progress=progress, device=args.device, log=bar.write)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        val = summary.get("validation", {})
+        print(f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['threads']} threads -> "
+              f"{args.out} (validation PSNR {val.get('psnr_linear_neural')} dB vs bilinear "
+              f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
+
+
+def _design_json(text: str) -> DesignPoint:
+    try:
+        return DesignPoint.from_dict(json.loads(text))
+    except (json.JSONDecodeError, TypeError, AttributeError, KeyError) as err:
+        raise UsageError(f"--design-json: not a design ({type(err).__name__}: {err})") from None
+
+
+def _cmd_finetune(design: DesignPoint, args: argparse.Namespace) -> None:
+    """train --init universal: fine-tune the universal net for ``design`` into the user folder."""
+    from engine.isp.neural import finetune
+
+    progress, bar = _step_bar(args.steps, f"fine-tune {design.design_hash()}")
+    try:
+        result = finetune.run_job(design, steps=args.steps, progress=progress)
+    finally:
+        bar.close()
+    result.pop("entry", None)
+    print(json.dumps(result) if args.json else f"fine-tune {result['state']} after {result['steps']} steps "
+          f"({result['seconds']:.0f} s); weights in {finetune.user_weights_dir()}")
+
+
+def _cmd_train_universal(args: argparse.Namespace) -> None:
+    """train --universal: build (once) the random-design pool, train or resume, export with manifest."""
+    from engine.isp.neural import registry, universal_data, universal_train
+    from engine.isp.neural.train import TrainConfig
+
+    out = fileio.check_output_file(args.out or str(registry.PRETRAINED_DIR / "neural_universal.pt"), "--out", (".pt",))
+    pool = universal_data.pool_path(args.pool_designs, 160, args.seed)
+    if not pool.exists():
+        progress, bar = _step_bar(args.pool_designs * len(universal_data.KINDS), "training pool")
+        try:
+            universal_data.build_pool(pool, designs=args.pool_designs, seed=args.seed,
+                                      progress=lambda d, t: progress(d, t, None))
+        finally:
+            bar.close()
+    init = None if args.init is None else fileio.check_input_file(args.init, "--init", RAW_MAX_MB)
+    cfg = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, lr_final=args.lr / 10,
+                      warmup=100, seed=args.seed, snr_range_db=universal_data.SNR_RANGE_DB)
+    progress, bar = _step_bar(args.steps, "train universal")
+    try:
+        summary = universal_train.train_universal(pool, out.with_suffix(".ckpt"), cfg, init=init, resume=True,
+                                                  progress=progress, log=bar.write)
+    finally:
+        bar.close()
+    entry = universal_train.export_trained(out.with_suffix(".ckpt"), out)
+    print(f"universal net: {summary['steps']} steps, {entry['training']['seconds']:.0f} s of training -> {out} "
+          f"(validation PSNR {entry['validation']['psnr_linear_neural']} dB vs bilinear "
+          f"{entry['validation']['psnr_linear_bilinear']} dB)")
+
+
+def _check_checkpoint(path: str) -> None:
+    """Refuse an ``--init`` that is not a readable training checkpoint (a dict of tensors)."""
+    import pickle
+    import warnings
+
+    import torch
+
+    file = fileio.check_input_file(path, "--init", RAW_MAX_MB)
+    try:
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of a foreign file
+            warnings.simplefilter("ignore")
+            state = torch.load(file, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as err:
+        raise UsageError(f"--init: {path!r} is not a checkpoint ({type(err).__name__})") from None
+    if not isinstance(state, dict):
+        raise UsageError(f"--init: {path!r} is not a checkpoint (holds a {type(state).__name__}, not a dict)")
+
+
+def _step_bar(total: int, desc: str):
+    """A tqdm bar on stderr of ``total`` steps driven by callable(step, total, loss or None), the loss shown
+    beside it; returns (callback, bar)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(step: int, _total: int, loss: float | None) -> None:
+        bar.update(step - bar.n)
+        if loss is not None:
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    return progress, bar
