@@ -14,8 +14,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.plots import _layout
+from app.plots_common import _layout
 from engine.design import DesignPoint
+from engine.sensor import FLUX_REFERENCE_F_NUMBER, FLUX_REFERENCE_PITCH_UM
 
 LABEL_FONT_PX = 9
 CHAR_PX = 0.6 * LABEL_FONT_PX  # mean advance of a proportional font
@@ -116,13 +117,14 @@ def devices_timeline_figure(devices) -> go.Figure:
 
 def design_plane_figure(devices, presets: dict, current: DesignPoint | None, f_number_ref: float) -> go.Figure:
     """F# vs pitch: the phones, the five Table 1 designs, the constant-light-per-pixel line
-    F# = (3.55 / 0.75 um) * pitch, the region the lens cannot reach (F# < f_number_ref) and the
+    F# = (FLUX_REFERENCE_F_NUMBER / FLUX_REFERENCE_PITCH_UM) * pitch (engine.sensor), the region the lens cannot reach (F# < f_number_ref) and the
     current design."""
     fig = go.Figure()
     pitches = np.linspace(0.25, 1.3, 50)
-    fig.add_scatter(x=pitches, y=3.55 / 0.75 * pitches, mode="lines", name="constant light per pixel (F# ~ pitch)",
-                    line={"color": "#888", "dash": "dash"},
-                    hovertemplate="F/%{y:.2f} at %{x:.2f} um: same light per pixel as 0.75 um F/3.55<extra></extra>")
+    fig.add_scatter(x=pitches, y=FLUX_REFERENCE_F_NUMBER / FLUX_REFERENCE_PITCH_UM * pitches, mode="lines",
+                    name="constant light per pixel (F# ~ pitch)", line={"color": "#888", "dash": "dash"},
+                    hovertemplate="F/%{y:.2f} at %{x:.2f} um: same light per pixel as "
+                                  f"{FLUX_REFERENCE_PITCH_UM:g} um F/{FLUX_REFERENCE_F_NUMBER:g}<extra></extra>")
     fig.add_shape(type="rect", x0=0.25, x1=1.3, y0=0.8, y1=f_number_ref, fillcolor="rgba(214,39,40,0.08)",
                   line={"width": 0}, layer="below")
     fig.add_annotation(x=1.25, y=(0.8 + f_number_ref) / 2, text=f"faster than the lens's F/{f_number_ref:g}",

@@ -1,6 +1,6 @@
-"""Lens figures: wavefront over the pupil and log-scale PSFs (the lens MTF is in app/plots.py).
+"""Lens figures: wavefront over the pupil, log-scale PSFs and the lens MTF.
 
-Pure functions of engine data (no Streamlit); every axis has its unit (app/plots.py conventions).
+Pure functions of engine data (no Streamlit); every axis has its unit (app/plots_common.py conventions).
 """
 
 from __future__ import annotations
@@ -11,27 +11,24 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.plots import CHANNELS, PHASE_LABELS, _layout
+from app.plots_common import CHANNEL_COLOURS, CHANNELS, PHASE_LABELS, _layout
 from engine import optics
 from engine.design import DesignPoint
+from engine.spectra import REFERENCE_WAVELENGTH_NM
 
 LOG_FLOOR = 1e-5
 
 
-def wavefront_figure(design: DesignPoint, phase: int = 0, samples: int = 128) -> go.Figure:
+def wavefront_figure(design: DesignPoint, phase: int = 0) -> go.Figure:
     """Wavefront (waves at 550 nm, piston removed) over the working pupil of ``design``, for one
-    OCL phase (the phase's tilt and coma offsets added), on the reference pupil's coordinates."""
-    u = optics.pupil_coordinates(samples, 1.0)
-    waves = optics.phase_wavefronts(design, u)
-    w = waves[phase if waves.shape[0] > 1 else 0].astype(float)
-    yy, xx = np.meshgrid(u, u, indexing="ij")
-    inside = np.hypot(xx, yy) <= design.pupil_fraction
-    w = np.where(inside, w - w[inside].mean(), np.nan)
-    rms = float(np.nanstd(w))
+    OCL phase (the phase's tilt and coma offsets added), on the reference pupil's coordinates
+    (``engine.optics.wavefront_map``)."""
+    wavefront = optics.wavefront_map(design, phase)
+    u, w, rms = wavefront.u, wavefront.waves, wavefront.rms_waves
     limit = float(np.nanmax(np.abs(w))) or 1e-3
     fig = go.Figure(go.Heatmap(
         x=u, y=u, z=w, colorscale="RdBu_r", zmin=-limit, zmax=limit, zmid=0,
-        colorbar={"title": {"text": "waves<br>(550 nm)"}},
+        colorbar={"title": {"text": f"waves<br>({REFERENCE_WAVELENGTH_NM:g} nm)"}},
         hovertemplate="x %{x:.3f}, y %{y:.3f} (of R_ref)<br>W %{z:.4f} waves<extra></extra>",
     ))
     theta = np.linspace(0, 2 * np.pi, 181)
@@ -116,3 +113,30 @@ def psf_phases_figure(psfs: optics.PSFSet, design: DesignPoint, channel: int = 1
                         row=p // 2 + 1, col=p % 2 + 1)
     state = "OCL on" if design.ocl.enabled else "OCL off: all phases equal"
     return _layout(fig, f"{CHANNELS[channel]} PSF of the four 2x2 OCL phases ({state}; cyan: pixel centre)", 520)
+
+
+def lens_mtf_figure(psfs: optics.PSFSet, design: DesignPoint, phase: int) -> tuple[go.Figure, list[dict]]:
+    """Lens MTF (H solid, V dotted) per channel vs the diffraction limit, up to past the cutoff,
+    with the pixel Nyquist; and the curves as CSV rows."""
+    nyquist = optics.nyquist_cyc_per_mm(design.pitch_um)
+    cutoff = optics.cutoff_cyc_per_mm(design.f_number, float(psfs.wavelengths_nm.min()))
+    freqs = np.linspace(0, 1.05 * max(cutoff, nyquist), 240)
+    fig = go.Figure()
+    rows = [{"freq_cyc_per_mm": round(float(f), 3)} for f in freqs]
+    for c in range(3):
+        mtf_h, mtf_v = optics.mtf_along_axes(psfs.psf_optical[phase, c], psfs.dx_um, freqs)
+        limit = optics.polychromatic_diffraction_mtf(freqs, psfs.channel_weights[c], psfs.wavelengths_nm,
+                                                     design.f_number)
+        name, colour = CHANNELS[c], CHANNEL_COLOURS[c]
+        fig.add_scatter(x=freqs, y=mtf_h, name=f"{name} H", line={"color": colour}, legendgroup=name)
+        fig.add_scatter(x=freqs, y=mtf_v, name=f"{name} V", line={"color": colour, "dash": "dot"}, legendgroup=name)
+        fig.add_scatter(x=freqs, y=limit, name=f"{name} diffraction limit", legendgroup=name,
+                        line={"color": colour, "width": 1, "dash": "dash"})
+        for row, h, v, d in zip(rows, mtf_h, mtf_v, limit):
+            row.update({f"{name}_h": round(float(h), 5), f"{name}_v": round(float(v), 5),
+                        f"{name}_diffraction": round(float(d), 5)})
+    fig.add_vline(x=nyquist, line_dash="dash", line_color="black",
+                  annotation_text=f"pixel Nyquist {nyquist:.0f} cyc/mm", annotation_position="top right")
+    fig.update_xaxes(title_text="spatial frequency (cycles/mm on the sensor)")
+    fig.update_yaxes(title_text="lens MTF (before the pixel aperture)", range=[0, 1.02])
+    return _layout(fig, f"Lens MTF vs diffraction limit at F/{design.f_number:g} (H solid, V dotted)", 430), rows

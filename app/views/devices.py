@@ -7,8 +7,9 @@ import dataclasses
 
 import streamlit as st
 
-from app import plots_devices
+from app import plots
 from app.compute import Run
+from app.state import FLUX_REFERENCE
 from engine.design import presets
 from engine.devices import load_devices
 from engine.study import STUDY_SETTINGS
@@ -16,11 +17,11 @@ from engine.study import STUDY_SETTINGS
 
 def render(run: Run) -> None:
     devices = load_devices()
-    st.plotly_chart(plots_devices.devices_timeline_figure(devices), key="fig_devices_timeline")
-    st.plotly_chart(plots_devices.design_plane_figure(devices, presets(), run.design, run.design.f_number_ref),
+    st.plotly_chart(plots.devices_timeline_figure(devices), key="fig_devices_timeline")
+    st.plotly_chart(plots.design_plane_figure(devices, presets(), run.design, run.design.f_number_ref),
                     key="fig_design_plane")
     st.caption("Source: the paper's Table 6 (telephoto specs from GSMArena), assets/devices.csv. The dashed line "
-               "keeps light per pixel constant (F# proportional to pitch through 0.75 um at F/3.55), as Table 1 does.")
+               f"keeps light per pixel constant (F# proportional to pitch through {FLUX_REFERENCE}), as Table 1 does.")
     st.dataframe([dataclasses.asdict(d) for d in devices], hide_index=True)
     phone_mtf50(run)
 
@@ -52,7 +53,9 @@ def phone_mtf50(run: Run) -> None:
                                                                                         text=f"Measuring: {done}/{total} captures"))
     bar.empty()
     st.plotly_chart(study_devices.table6_figure(rows), key="fig_table6")
-    st.caption("Quick instrument (64 px, 12 grating frequencies); `python -m engine study --table 6` runs the full one. "
+    quick = STUDY_SETTINGS["quick"]
+    st.caption(f"Quick instrument ({quick['size_px']} px, {quick['count']} grating frequencies); "
+               "`python -m engine study --table 6` runs the full one. "
                "Hover a phone for its MTF50 per pipeline and the net that ran.")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))

@@ -10,7 +10,7 @@ import dataclasses
 
 import streamlit as st
 
-from app import export, plots, plots_devices, plots_lens, state
+from app import export, plots, state
 from app.compute import Run
 from engine.devices import load_devices
 from app.views import compare as compare_view
@@ -31,15 +31,15 @@ def collect(run: Run) -> tuple[dict, dict, dict]:
     capture = run.capture()
     devices = load_devices()
     figures = {
-        "lens_wavefront": plots_lens.wavefront_figure(design, phase),
-        "lens_psf_channels": plots_lens.psf_channels_figure(psfs, design, phase),
-        "lens_psf_ocl_phases": plots_lens.psf_phases_figure(psfs, design),
+        "lens_wavefront": plots.wavefront_figure(design, phase),
+        "lens_psf_channels": plots.psf_channels_figure(psfs, design, phase),
+        "lens_psf_ocl_phases": plots.psf_phases_figure(psfs, design),
         "lens_mtf": lens_mtf,
         "sensor_cfa": plots.cfa_figure(capture.cfa, capture.phase, design.pitch_um, design.cfa),
         "sensor_raw": plots.raw_figure(capture, design.pitch_um),
         "sensor_noise_sigma": plots.noise_figure(capture, design.pitch_um),
-        "devices_timeline": plots_devices.devices_timeline_figure(devices),
-        "devices_design_plane": plots_devices.design_plane_figure(devices, presets(), design, design.f_number_ref),
+        "devices_timeline": plots.devices_timeline_figure(devices),
+        "devices_design_plane": plots.design_plane_figure(devices, presets(), design, design.f_number_ref),
     }
     outputs = {p: run.output(p) for p in PIPELINES}
     images = {"ground_truth": run.reference_image(), **{p: s.value for p, s in outputs.items()},
