@@ -126,9 +126,10 @@ def check_shape_2d(name: str, shape, unit: str, *, lo: int = 1, hi: int | None =
         or len(shape) != 2
         or not all(is_integer(n) and lo <= n and (hi is None or n <= hi) for n in shape)
     ):
-        allowed = f"(H, W) positive integers ({unit})" if hi is None and lo == 1 else (
-            f"(H, W) with {lo} <= H, W" + (f" <= {hi}" if hi is not None else "") + f" {unit}")
-        raise error(name, allowed, shape)
+        if hi is None and lo == 1:
+            raise error(name, f"(H, W) positive integers ({unit})", shape)
+        upper = "" if hi is None else f" <= {hi}"
+        raise error(name, f"(H, W) with {lo} <= H, W{upper} {unit}", shape)
     return int(shape[0]), int(shape[1])
 
 
@@ -147,9 +148,6 @@ def check_finite_array(name: str, array: np.ndarray, *, error=InputError) -> Non
         raise error(name, "finite", array, got=f"{bad} NaN/inf samples")
 
 
-_RNG_ALLOWED = "a numpy.random.Generator or a non-negative int seed"
-
-
 def coerce_rng(rng, *, error=InputError) -> np.random.Generator:
     """A Generator from ``rng``: the Generator itself, or ``numpy.random.default_rng(seed)`` for a
     non-negative int seed."""
@@ -165,4 +163,4 @@ def seed_of(rng, *, error=InputError) -> int:
         return int(rng.integers(0, 2**63))
     if is_integer(rng) and rng >= 0:
         return int(rng)
-    raise error("rng", _RNG_ALLOWED, rng)
+    raise error("rng", "a numpy.random.Generator or a non-negative int seed", rng)
