@@ -101,9 +101,10 @@ def render(run: Run) -> None:
     contrast = contrast_col.number_input("e-SFR edge contrast (bright : dark)", *instruments.EDGE_CONTRAST_RANGE,
                                          value=instruments.EDGE_CONTRAST, step=0.5, key="edge_contrast")
     st.caption(f"Three instruments through optics + sensor + noise + each pipeline, on linearised luminance: neutral "
-               f"sinusoid gratings (mean 0.4, contrast 0.5) at {count} frequencies up to the pixel Nyquist, contrast "
-               f"by lock-in; the ISO 12233 e-SFR of a {angle:g} deg, {contrast:g}:1 slanted edge; the dead-leaves "
-               f"texture MTF (output over ground-truth power spectrum, the noise power of a flat patch removed). "
+               f"sinusoid gratings (mean {instruments.GRATING_MEAN:g}, contrast {instruments.GRATING_CONTRAST:g}) at "
+               f"{count} frequencies up to the pixel Nyquist, contrast by lock-in; the ISO 12233 e-SFR of a {angle:g} "
+               f"deg, {contrast:g}:1 slanted edge; the dead-leaves texture MTF (output over ground-truth power "
+               "spectrum, the noise power of a flat patch removed). "
                f"{2 * count + 5} captures: several seconds.")
     message = run.neural_message()
     if message:
