@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from engine import metrics, optics, scenes, sensor
+from engine import metrics, scenes, sensor
 from engine.design import DesignPoint
 from engine.isp import PIPELINES, PipelineUnavailable, color, run_pipeline
-from engine.simulate import capture_scene
+from engine.simulate import capture_scene, psfs_for  # noqa: F401 (psfs_for: API)
 
 GRATING_MEAN, GRATING_CONTRAST = 0.4, 0.5
 MARGIN_PX = 8
@@ -82,12 +81,6 @@ class MTFResult:
         """JSON-ready: the curve and the MTF10/30/50 crossings (null where the curve never falls that low)."""
         return {"freq_cyc_per_mm": self.freq_cyc_per_mm.round(3).tolist(), "mtf_h": self.mtf_h.round(5).tolist(),
                 "mtf_v": self.mtf_v.round(5).tolist(), **{k: rounded(v, 2) for k, v in self.crossings().items()}}
-
-
-@lru_cache(maxsize=16)
-def psfs_for(design: DesignPoint, size: int | None = None) -> optics.PSFSet:
-    """PSFs of a design (S x S samples, default :func:`engine.optics.psf_size`), cached per process."""
-    return optics.compute_psfs(design, size=size)
 
 
 def _luminance(display: np.ndarray, chain: color.ColorChain) -> np.ndarray:

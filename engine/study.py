@@ -18,6 +18,7 @@ from engine import scenes, sensor
 from engine.design import ASSETS, DesignPoint
 from engine.instruments import MTFResult, grating_frequencies, measure_mtf, measure_sfr_mtf50, psfs_for  # noqa: F401 (API)
 from engine.isp import color, run_pipeline
+from engine.perceptual import image_metrics  # noqa: F401 (API)
 from engine.simulate import capture_scene, margin_px
 from engine.study_instruments import format_instruments, instruments_table
 
@@ -92,17 +93,6 @@ def table2(
 def view_size_px(design: DesignPoint, extent_um: float) -> int:
     """Pixels (a multiple of 8) covering ``extent_um`` on the sensor at this design's pitch."""
     return max(168, int(round(extent_um / design.pitch_um / 8)) * 8)
-
-
-def image_metrics(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """PSNR (dB), MS-SSIM and LPIPS of a display image against the display ground truth."""
-    from engine import perceptual
-
-    return {
-        "psnr_db": float(perceptual.psnr(output, reference)),
-        "msssim": float(perceptual.ms_ssim(output, reference)),
-        "lpips": float(perceptual.lpips_alex(output, reference)),
-    }
 
 
 def table3(

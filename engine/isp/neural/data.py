@@ -31,7 +31,7 @@ import numpy as np
 
 from engine import scenes, sensor
 from engine.design import DesignPoint
-from engine.simulate import CFA_PERIOD_PX, margin_px
+from engine.simulate import CFA_PERIOD_PX, SceneCapturer
 
 CACHE_VERSION = 2  # 2: photos reconstructed linearly (engine.scenes.photo), 0.3-0.8 um, more views
 PHOTO_SOURCE_PIXEL_UM = (0.3, 0.8)
@@ -80,15 +80,8 @@ def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path]) 
     return items
 
 
-class _Capturer:
-    """Renders scenes with a margin through one design's sensor (OTF cached) and crops the margin."""
-
-    def __init__(self, design: DesignPoint, size_px: int, psf_pixel: np.ndarray):
-        self.design = design
-        self.size = size_px
-        self.margin = margin_px(design, psf_pixel.shape[-1])
-        self.shape = ((size_px + 2 * self.margin) * design.oversample,) * 2
-        self.otf = sensor.make_sensor_otf(psf_pixel, design, self.shape)
+class _Capturer(SceneCapturer):
+    """Training captures through one design's sensor: random photo views and grating settings."""
 
     def __call__(self, name: str, params: dict, rng: np.random.Generator, *, noise: str = "none"):
         d, params = self.design, dict(params)
@@ -103,11 +96,8 @@ class _Capturer:
             free_x, free_y = max(w_um - view_um, 0) / 2, max(h_um - view_um, 0) / 2
             params["offset_um"] = (float(rng.uniform(-free_x, free_x)), float(rng.uniform(-free_y, free_y)))
         seed = int(rng.integers(2**31))
-        image = scenes.render_scene(name, d.dx_um, self.shape, rng=seed, **params)
-        cap = sensor.simulate_raw(image, self.otf, d, rng=np.random.default_rng(seed), frames=1, noise=noise)
-        m = self.margin
-        sl = slice(m, m + self.size)
-        return cap.raw[sl, sl], cap.noise_sigma[sl, sl], cap.ground_truth[sl, sl]
+        cap = self.capture(self.render(name, seed, **params), seed, frames=1, noise=noise)
+        return cap.raw, cap.noise_sigma, cap.ground_truth
 
 
 def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSpec(), *, psf_pixel=None,
@@ -121,11 +111,8 @@ def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSp
     """
     import json
 
-    from engine.study import psfs_for
-
     if spec.size_px % CFA_PERIOD_PX:
         raise ValueError(f"cache size_px must be a multiple of {CFA_PERIOD_PX}, got {spec.size_px}")
-    psf_pixel = psfs_for(design).psf_pixel if psf_pixel is None else psf_pixel
     capture = _Capturer(design, spec.size_px, psf_pixel)
     rng = np.random.default_rng(spec.seed)
     train_items = _source_list(spec, rng, scenes.photo_set("train") if spec.photo_views else [])

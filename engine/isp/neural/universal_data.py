@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import optics, scenes, sensor, spectra
+from engine import scenes, sensor, spectra
 from engine.design import DesignPoint
 from engine.isp import deconv
 from engine.isp.neural import universal
 from engine.isp.neural.data import DEFAULT_CACHE_DIR, load_cache as load_pool  # same npz + meta_json layout
-from engine.simulate import CFA_PERIOD_PX, margin_px
+from engine.simulate import CFA_PERIOD_PX, SceneCapturer, psfs_for
 
 POOL_VERSION = 1
 PHOTO_MAGNIFICATION = (0.45, 2.3)
@@ -108,16 +108,13 @@ def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size
     t0, total = time.time(), len(chosen) * per_design
     for d, design in enumerate(chosen):
         design = design or universal.random_design(rng)
-        psfs = optics.compute_psfs(design)
-        margin = margin_px(design, psfs.psf_pixel.shape[-1])
-        shape = ((size_px + 2 * margin) * design.oversample,) * 2
-        otf = sensor.make_sensor_otf(psfs.psf_pixel, design, shape)
+        psfs = psfs_for(design)
+        capturer = SceneCapturer(design, size_px, psfs.psf_pixel)
         for k, kind in enumerate(KINDS * repeats):
-            image = _scene(kind, design, shape, rng, photos)
-            cap = sensor.simulate_raw(image, otf, design, rng=np.random.default_rng(int(rng.integers(2**31))), noise="none")
-            sl = slice(margin, margin + size_px)
-            raws.append(cap.raw[sl, sl].astype(np.float16))
-            gts.append(cap.ground_truth[sl, sl].astype(np.float16))
+            image = _scene(kind, design, capturer.shape, rng, photos)
+            cap = capturer.capture(image, int(rng.integers(2**31)), noise="none")
+            raws.append(cap.raw.astype(np.float16))
+            gts.append(cap.ground_truth.astype(np.float16))
             index.append(d)
             if progress:
                 progress(d * per_design + k + 1, total)
