@@ -32,11 +32,14 @@ def tilt_shift_um(tilt_waves: float, f_number_ref: float) -> float:
     return 2 * tilt_waves * 0.55 * 2 * f_number_ref / math.sqrt(2)
 
 
+def _design_phase(row: int, col: int) -> int:
+    """OCL phase of the pixel at (row % 2, col % 2) = (row, col) as design.md 3 defines it."""
+    return 2 * row + col
+
+
 def _position_signs(phase: int) -> tuple[float, float]:
-    """(sx, sy) the design gives phase ``p``: +1 for the right column / lower row of the 2 x 2 group,
-    read from the sensor's own phase map (not from the optics' code)."""
-    phase_map = ocl_phase_map((2, 2))
-    row, col = map(int, np.argwhere(phase_map == phase)[0])
+    """(sx, sy) the design gives phase ``p``: +1 for the right column / lower row of the 2 x 2 group."""
+    row, col = next((r, c) for r in (0, 1) for c in (0, 1) if _design_phase(r, c) == phase)
     return (1.0 if col == 1 else -1.0), (1.0 if row == 1 else -1.0)
 
 
@@ -74,9 +77,10 @@ def test_ocl_psf_centroids_shift_by_the_closed_form_tilt_toward_their_sub_pixel(
 
 def test_sensor_pixels_see_the_scene_shifted_by_their_own_phases_psf(tilted):
     """End to end: a noise-free RAW of a smooth grey scene through the tilted design equals, at the
-    pixels the capture's ``phase`` map labels p, the OCL-free capture of the scene translated by
-    (sx, sy) x the tilt shift, with (sx, sy) of p's position in the 2 x 2 group; of the four sign
-    choices that one fits, with a residual under 2 % of the tilt's effect."""
+    pixels in position (row % 2, col % 2) of the 2 x 2 group, the OCL-free capture of the scene
+    translated by (sx, sy) x the tilt shift with the design's signs for that position (of the four
+    sign choices that one fits, residual under 2 % of the tilt's effect); and the capture's ``phase``
+    label there names the optics' PSF that moves that way."""
     design, psfs = tilted
     plain = design.replace(ocl=OCLOffsets(False))
     plain_psf = optics.compute_psfs(plain).psf_pixel
@@ -96,13 +100,20 @@ def test_sensor_pixels_see_the_scene_shifted_by_their_own_phases_psf(tilted):
     untilted = raw(plain_psf, plain).raw
     signs = [(a, b) for a in (-1.0, 1.0) for b in (-1.0, 1.0)]
     moved = {sign: raw(plain_psf, plain, sign[0] * shift_px, sign[1] * shift_px).raw for sign in signs}
-    for p in range(4):
-        where = capture.phase == p
+    cx, cy = _centroids_um(psfs.psf_pixel, psfs.dx_um)
+    rows, cols = np.mgrid[0:n_px, 0:n_px]
+    for r, c in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        where = (rows % 2 == r) & (cols % 2 == c)
         effect = np.abs(capture.raw[where] - untilted[where]).mean()
         residual = {sign: np.abs(capture.raw[where] - moved[sign][where]).mean() for sign in signs}
         best = min(residual, key=residual.get)
-        assert best == _position_signs(p), f"phase {p}: the pixels see the scene moved by {best} x shift"
-        assert residual[best] < 0.02 * effect, f"phase {p}: residual {residual[best]:.2e}, effect {effect:.2e}"
+        expected = _position_signs(_design_phase(r, c))
+        assert best == expected, f"pixels at (row%2, col%2) = {(r, c)} see the scene moved by {best} x shift"
+        assert residual[best] < 0.02 * effect, f"{(r, c)}: residual {residual[best]:.2e}, effect {effect:.2e}"
+        labels = np.unique(capture.phase[where])
+        assert labels.size == 1, f"{(r, c)}: phase labels {labels}"
+        p = int(labels[0])  # the optics' PSF of the label must be the one these pixels were formed with
+        assert (np.sign(cx[p, 1]), np.sign(cy[p, 1])) == expected, f"{(r, c)} labelled phase {p}"
 
 
 @pytest.mark.parametrize("fill", [0.5, 0.8])
