@@ -3,17 +3,21 @@
 =================  =====================================================  ==================
 stage              key                                                    cache
 =================  =====================================================  ==================
-PSFs               optics fields of the design (``optics_key``)          ``st.cache_data``
+PSFs               ``psf`` stage design (``optics_key``)                  ``st.cache_data``
 diffraction PSFs   optics key without lens and OCL (``reference_key``)   ``st.cache_data``
 scene              scene name/file, dx_um, samples, seed, placement       ``st.cache_data``
-scene spectrum     scene key + oversample + fill factor                   ``st.cache_resource``
+scene spectrum     scene key + ``prepared_scene`` stage design            ``st.cache_resource``
 sensor OTF         optics key + CFA + scene samples                       ``st.cache_resource``
-clean RAW          capture key without SNR and flux (``clean_key``)       ``st.cache_data``
+clean RAW          ``clean`` stage design + scene key + margin            ``st.cache_data``
 RAW capture        whole design + scene key + margin (``capture_key``)   ``st.cache_data``
-ground truth       capture key                                            ``st.cache_data``
+ground truth       ``ground_truth`` stage design + scene key + margin     ``st.cache_data``
 pipeline output    capture key + pipeline (+ Neural weights signature)    ``st.cache_data``
 metrics            capture key + pipeline (+ Neural weights signature)    ``st.cache_data``
 =================  =====================================================  ==================
+
+Which design fields each stage reads is written once, in ``engine.simulate.STAGE_FIELDS``; the
+keys here are :func:`engine.simulate.stage_design` of the design, and the stages call the engine's
+stage functions, so this module only caches.
 
 Sessions share these caches (a design another session has shown is a cache hit), bounded by
 ``max_entries`` sized for eight concurrent sessions on different designs. Every heavy engine
@@ -21,8 +25,8 @@ computation holds one of ``WORKERS`` (one per core, across all sessions of the s
 sessions on two cores queue for the cores instead of thrashing them, so each stage runs at full
 speed in turn and a slider change waits at most for the stages ahead of it.
 
-So moving SNR redraws only the noise (the clean frames are cached) and recomputes what follows;
-moving a Zernike slider recomputes PSFs, OTF and RAW but not the scene. The sensor OTF (up to
+So moving SNR redraws only the noise (the clean frames and the ground truth are cached) and
+recomputes what follows; moving a Zernike slider recomputes PSFs, OTF and RAW but not the scene. The sensor OTF (up to
 50 MB at 512 x 512 px, oversample 2) is a read-only operator, so it is a shared resource rather than copied
 out of the data cache on every hit.
 
@@ -35,7 +39,6 @@ Cached functions are pure: everything they depend on is in their arguments.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import threading
@@ -49,7 +52,7 @@ import numpy as np
 import streamlit as st
 
 from engine import optics, scenes, sensor, simulate
-from engine.design import NOISE_FIELDS, DesignPoint
+from engine.design import DesignPoint
 from engine.isp import PipelineUnavailable, color, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,15 +95,9 @@ def canonical(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
-def at_defaults(design: DesignPoint, *names: str) -> DesignPoint:
-    """``design`` with the fields ``names`` at DesignPoint's defaults (a key without them)."""
-    defaults = {f.name: f.default for f in dataclasses.fields(DesignPoint)}
-    return design.replace(**{name: defaults[name] for name in names})
-
-
 def optics_key(design: DesignPoint) -> str:
-    """The design with every non-optical field at its default: the PSFs' cache key."""
-    return canonical(at_defaults(design, "cfa", *NOISE_FIELDS).to_dict())
+    """The fields of the design the PSFs read (engine.simulate.STAGE_FIELDS): the PSFs' cache key."""
+    return canonical(simulate.stage_fields("psf", design))
 
 
 def reference_key(design: DesignPoint) -> str:
@@ -176,10 +173,10 @@ def scene_stage(scene_json: str) -> Stage:
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)  # 4 MB at 256 px, 15 MB at 512 px each
-def prepared_scene_stage(scene_json: str, oversample: int, fill_factor: float, _design: DesignPoint) -> Stage:
-    """The scene's spectrum and ground truth (engine.sensor.prepare_scene), which depend on the
-    design only through ``oversample`` and ``fill_factor`` (the key; ``_design`` is not hashed):
-    shared by every optics setting, so F# and Zernike changes skip the scene's transform."""
+def prepared_scene_stage(scene_json: str, fields_json: str, _design: DesignPoint) -> Stage:
+    """The scene's spectrum and ground truth (engine.sensor.prepare_scene), keyed by the design
+    fields it reads (``fields_json``; ``_design``, not hashed, supplies them): shared by every
+    optics setting, so F# and Zernike changes skip the scene's transform."""
     scene = scene_stage(scene_json)
     stage = _timed(sensor.prepare_scene, scene.value, _design, deps=scene.chain("scene"))
     for array in (stage.value.scene_cf, stage.value.spectrum, stage.value.ground_truth):
@@ -199,10 +196,16 @@ def otf_stage(optics_json: str, cfa: str, scene_shape: tuple[int, int]) -> Stage
 
 
 def clean_key(capture_json: str) -> str:
-    """The capture key with the noise fields (SNR, flux) at their defaults: the clean RAW's key."""
+    """The clean RAW's key: the capture key with the design fields the clean frames read (no SNR,
+    no flux)."""
     key = json.loads(capture_json)
-    key["design"] = at_defaults(DesignPoint.from_dict(key["design"]), "snr_db", "flux").to_dict()
-    return canonical(key)
+    return simulate.stage_key("clean", DesignPoint.from_dict(key["design"]), scene=key["scene"], margin=key["margin"])
+
+
+def _prepared_scene(scene: dict, design: DesignPoint) -> Stage:
+    """The prepared scene (spectrum and ground truth) of a scene spec for ``design``."""
+    fields = canonical(simulate.stage_fields("prepared_scene", design))
+    return prepared_scene_stage(canonical(scene), fields, design)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -213,7 +216,7 @@ def clean_stage(clean_json: str) -> Stage:
     design = DesignPoint.from_dict(key["design"])
     optics_json = optics_key(design)
     psf = psf_stage(optics_json)
-    scene = prepared_scene_stage(canonical(key["scene"]), design.oversample, float(design.fill_factor), design)
+    scene = _prepared_scene(key["scene"], design)
     otf = otf_stage(optics_json, design.cfa, tuple(scene.value.scene_cf.shape[1:]))
     rng = np.random.default_rng(key["scene"]["seed"])
     deps = psf.chain("PSF") + scene.chain("scene spectrum") + otf.chain("sensor OTF")
@@ -227,18 +230,29 @@ def raw_stage(capture_json: str) -> Stage:
     key = json.loads(capture_json)
     clean = clean_stage(clean_key(capture_json))
 
-    def noisy():
-        capture = sensor.add_capture_noise(clean.value, DesignPoint.from_dict(key["design"]))
-        return simulate.crop_capture(capture, key["margin"])
+    return _timed(simulate.noisy_capture, clean.value, DesignPoint.from_dict(key["design"]), key["margin"],
+                  deps=clean.chain("clean RAW"))
 
-    return _timed(noisy, deps=clean.chain("clean RAW"))
+
+def ground_truth_key(design: DesignPoint, scene_spec: dict, margin_px: int) -> str:
+    """The ground truth's key: the scene, the margin and the design fields it reads (sampling and
+    pixel aperture; not the optics, not the noise)."""
+    return simulate.stage_key("ground_truth", design, scene=scene_spec, margin=margin_px)
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
-def reference_stage(capture_json: str) -> Stage:
-    """Ground truth through the shared colour chain: display sRGB (H, W, 3) in [0, 1]."""
-    raw = raw_stage(capture_json)
-    return _timed(color.camera_to_display, raw.value.ground_truth, color.color_chain(), deps=raw.chain("RAW"))
+def reference_stage(ground_truth_json: str, _design: DesignPoint) -> Stage:
+    """Ground truth (of a :func:`ground_truth_key`; ``_design``, not hashed, is the design it was
+    made from) through the shared colour chain: display sRGB (H, W, 3) in [0, 1]. SNR, F# and lens
+    changes reuse it."""
+    key = json.loads(ground_truth_json)
+    scene = _prepared_scene(key["scene"], _design)
+
+    def display():
+        truth = simulate.crop_ground_truth(scene.value.ground_truth, key["margin"])
+        return color.camera_to_display(truth, color.color_chain())
+
+    return _timed(display, deps=scene.chain("scene spectrum"))
 
 
 # --- ISP and metrics --------------------------------------------------------------------------
@@ -265,7 +279,9 @@ def metrics_stage(capture_json: str, pipelines: tuple[str, ...], neural_version:
     from engine import perceptual  # torch: imported on first use only
 
     outputs = [pipeline_stage(capture_json, p, neural_version) for p in pipelines]
-    ref = reference_stage(capture_json)
+    key = json.loads(capture_json)
+    design = DesignPoint.from_dict(key["design"])
+    ref = reference_stage(ground_truth_key(design, key["scene"], key["margin"]), design)
     deps = sum((out.chain(p) for p, out in zip(pipelines, outputs)), ()) + ref.chain("ground truth")
 
     def measure(images: np.ndarray, reference: np.ndarray) -> dict:

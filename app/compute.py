@@ -24,8 +24,6 @@ from engine.isp import PIPELINES
 LOG = logging.getLogger("smallpix.app")
 FAILED = "failed"
 """Token of a pipeline stage that raised (never cached): its message says what went wrong."""
-PHOTO_SLACK = 1.001
-"""A photo is enlarged 0.1 % beyond the view it must cover, so rounding never reaches past it."""
 
 
 def is_photo(scene: str) -> bool:
@@ -45,9 +43,9 @@ class Placement:
 def place_photo(photo_rows: int, photo_cols: int, view_um: float, crop_x: float, crop_y: float,
                 fit: bool = False) -> Placement:
     """Source pixel (>= engine default 0.35 um, larger if the photo would not cover ``view_um``; with
-    ``fit``, exactly what makes the short side cover ``view_um``) and the offset of the view centre
+    ``fit``, what makes the short side cover ``view_um``: engine.scenes.covering_pixel_um) and the offset of the view centre
     for crop position (crop_x, crop_y) in [0, 1] of the free range."""
-    needed = PHOTO_SLACK * view_um / min(photo_rows, photo_cols)
+    needed = scenes.covering_pixel_um(photo_rows, photo_cols, view_um, source_pixel_um=0.0)
     source = needed if fit else max(scenes.DEFAULT_SOURCE_PIXEL_UM, needed)
     source = math.ceil(source * 1e6) / 1e6
     width, height = photo_cols * source, photo_rows * source
@@ -145,7 +143,8 @@ class Run:
         return self._once("raw", lambda: self._note("RAW", cache.raw_stage(self.capture_json))).value
 
     def reference_image(self) -> np.ndarray:
-        return self._once("gt", lambda: self._note("ground truth", cache.reference_stage(self.capture_json))).value
+        key = cache.ground_truth_key(self.design, self.scene_spec(), self.margin_px)
+        return self._once("gt", lambda: self._note("ground truth", cache.reference_stage(key, self.design))).value
 
     def output(self, pipeline: str) -> cache.Stage:
         """Stage of one pipeline's display image (value None and a message where it cannot run).

@@ -15,6 +15,7 @@ from app.state import SLIDER_TERMS, ViewState, ZERNIKE_GROUPS, ZERNIKE_NAMES
 from app.upload import UPLOAD_MAX_MB, UPLOAD_TYPES, PreparedUpload, UploadError, prepare_upload
 from engine import scenes
 from engine.design import (
+    FILL_FACTOR_RANGE,
     DesignError,
     DesignPoint,
     OCLOffsets,
@@ -26,7 +27,7 @@ from engine.design import (
 from engine.optics import min_oversample
 from engine.sensor import effective_snr_db
 from engine.spectra import REFERENCE_WAVELENGTH_NM, WAVELENGTHS_NM
-from engine.sweep_store import light_per_pixel
+from engine.sensor import light_per_pixel
 from engine.zernike import NOLL_MAX
 
 SCENE_LABELS = {
@@ -184,7 +185,7 @@ def advanced_controls(advanced, design: DesignPoint | None) -> None:
         st.number_input("PSF samples per pixel (oversample)", state.OVERSAMPLE_RANGE[0], max(cap, 1), step=1, key="os",
                         help=f"At most {cap} for a {ss.size} px crop: the scene grid, (crop + PSF margins) x "
                              f"oversample, is capped at {state.SHAPE_RANGE[1]} samples per side.")
-        st.slider("Pixel fill factor", 0.05, 1.0, step=0.05, key="fill")
+        st.slider("Pixel fill factor", *FILL_FACTOR_RANGE, step=0.05, key="fill")
         st.number_input("Random seed (scene, motion, noise)", 0, state.MAX_SEED, step=1, key="seed")
         st.button("Reset everything", on_click=session.on_reset_all, key="reset_all")
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from app.plots_common import CHANNELS, _layout, data_uri
 from engine.design import DesignPoint
 from engine.isp import color
-from engine.sensor import effective_snr_db
+from engine.sensor import effective_snr_db, shot_noise_snr_db
 
 _CFA_RGB = np.array([[0.85, 0.2, 0.2], [0.25, 0.7, 0.3], [0.25, 0.4, 0.9]])
 
@@ -74,7 +74,7 @@ def noise_curve_figure(design: DesignPoint) -> go.Figure:
     fig = go.Figure()
     for flux in ("hold", "physical"):
         snr = effective_snr_db(design.replace(flux=flux))
-        fig.add_scatter(x=levels, y=snr + 10 * np.log10(levels), name=f"flux {flux}: {snr:.1f} dB at white",
+        fig.add_scatter(x=levels, y=shot_noise_snr_db(levels, snr), name=f"flux {flux}: {snr:.1f} dB at white",
                         line={"dash": "solid" if flux == design.flux else "dot"})
     fig.update_xaxes(title_text="signal (fraction of white, linear)", type="log")
     fig.update_yaxes(title_text="per-pixel SNR (dB)")

@@ -43,15 +43,16 @@ from engine.design import (
     SNR_RANGE_DB,
     DesignError,
     DesignPoint,
+    format_number,
     from_query,
     preset,
     presets,
     to_query,
 )
-from engine.optics import ZERNIKE_SLIDER_LIMITS_WAVES, psf_size
-from engine.scenes import SCENE_NAMES, SHAPE_RANGE
+from engine.optics import ZERNIKE_SLIDER_LIMITS_WAVES
+from engine.scenes import SCENE_NAMES, SHAPE_RANGE  # noqa: F401 (the controls quote it)
 from engine.sensor import FLUX_REFERENCE_F_NUMBER, FLUX_REFERENCE_PITCH_UM
-from engine.simulate import margin_px
+from engine.simulate import max_oversample  # noqa: F401 (the app's name for it)
 
 APP_PREFIX = "app_"
 TABS = ("Lens", "Sensor", "Images", "Compare", "MTF", "Sweep", "Devices", "Export")
@@ -104,19 +105,6 @@ def zernike_slider_limit(noll: int) -> float:
     return ZERNIKE_SLIDER_LIMITS_WAVES[noll]
 
 
-def max_oversample(design: DesignPoint, size_px: int) -> int:
-    """Largest oversample the engine accepts for ``design`` on a ``size_px`` crop: the scene grid,
-    (crop + 2 PSF margins) x oversample samples per side, is capped at ``engine.scenes.SHAPE_RANGE``
-    (the PSF guards bound it only from below: ``optics.min_oversample``). 0 if none fits.
-
-    (Belongs in the engine, beside ``optics.min_oversample``.)"""
-    for oversample in range(OVERSAMPLE_RANGE[1], OVERSAMPLE_RANGE[0] - 1, -1):
-        trial = design.replace(oversample=oversample)
-        if (size_px + 2 * margin_px(trial, psf_size(trial))) * oversample <= SHAPE_RANGE[1]:
-            return oversample
-    return 0
-
-
 @dataclass(frozen=True)
 class ViewState:
     """Everything in the URL that is not the design point."""
@@ -146,13 +134,6 @@ def default_design() -> DesignPoint:
     return preset(DEFAULT_PRESET)
 
 
-def _number(value: float) -> str:
-    """``value`` as short as ``:g`` writes it where that reads back exactly, else Python's shortest
-    round-trip repr (``:g`` keeps 6 digits: 0.123456789 came back as 0.123457)."""
-    text = f"{value:g}"
-    return text if float(text) == value else repr(float(value))
-
-
 def query_from_state(design: DesignPoint, view: ViewState) -> dict[str, str]:
     """Flat ``{key: str}`` of the whole state (design keys first, then ``app_*``)."""
     query = to_query(design)
@@ -161,14 +142,14 @@ def query_from_state(design: DesignPoint, view: ViewState) -> dict[str, str]:
         "app_lock": "1" if view.lock else "0",
         "app_scene": view.scene,
         "app_size": str(view.size_px),
-        "app_x": _number(view.crop_x),
-        "app_y": _number(view.crop_y),
+        "app_x": format_number(view.crop_x),
+        "app_y": format_number(view.crop_y),
         "app_seed": str(view.seed),
         "app_tab": view.tab,
         "app_phase": str(view.phase),
         "app_zoom": str(view.zoom),
-        "app_zx": _number(view.zoom_x),
-        "app_zy": _number(view.zoom_y),
+        "app_zx": format_number(view.zoom_x),
+        "app_zy": format_number(view.zoom_y),
         "app_layout": view.layout.replace(" ", ""),
         "app_fit": "1" if view.fit else "0",
     })

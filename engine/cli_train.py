@@ -97,20 +97,11 @@ def _cmd_train_universal(args: argparse.Namespace) -> None:
 
 def _check_checkpoint(path: str) -> None:
     """Refuse an ``--init`` that is not a readable training checkpoint (a dict of tensors)."""
-    import pickle
-    import warnings
+    from engine.isp.neural.train import checkpoint_problem
 
-    import torch
-
-    file = fileio.check_input_file(path, "--init", RAW_MAX_MB)
-    try:
-        with warnings.catch_warnings():  # torch warns about the pickle protocol of a foreign file
-            warnings.simplefilter("ignore")
-            state = torch.load(file, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as err:
-        raise UsageError(f"--init: {path!r} is not a checkpoint ({type(err).__name__})") from None
-    if not isinstance(state, dict):
-        raise UsageError(f"--init: {path!r} is not a checkpoint (holds a {type(state).__name__}, not a dict)")
+    problem = checkpoint_problem(fileio.check_input_file(path, "--init", RAW_MAX_MB))
+    if problem:
+        raise UsageError(f"--init: {path!r} is not a checkpoint ({problem})")
 
 
 def _step_bar(total: int, desc: str):

@@ -31,6 +31,7 @@ OCL_MAX_WAVES = 0.5
 SNR_RANGE_DB = (0.0, 60.0)
 OVERSAMPLE_RANGE = (1, 16)
 BURST_RANGE = (1, 16)
+FILL_FACTOR_RANGE = (0.05, 1.0)
 
 
 class DesignError(InputError):
@@ -104,7 +105,7 @@ class DesignPoint:
         _set_checked(self, "snr_db", check_range("snr_db", self.snr_db, *SNR_RANGE_DB, "dB", **error))
         check_choice("flux", self.flux, FLUX_MODES, **error)
         _set_checked(self, "oversample", check_int_range("oversample", self.oversample, *OVERSAMPLE_RANGE, **error))
-        _set_checked(self, "fill_factor", check_range("fill_factor", self.fill_factor, 0.05, 1.0, **error))
+        _set_checked(self, "fill_factor", check_range("fill_factor", self.fill_factor, *FILL_FACTOR_RANGE, **error))
         _set_checked(self, "burst", check_int_range("burst", self.burst, *BURST_RANGE, **error))
 
     @property
@@ -209,9 +210,17 @@ def parse_zernike(text: str) -> tuple[tuple[int, float], ...]:
     return _canonical_zernike(terms)
 
 
+def format_number(value: float) -> str:
+    """``value`` as short as ``:g`` writes it where that reads back exactly, else Python's shortest
+    round-trip repr (``:g`` keeps 6 digits: 0.123456789 came back as 0.123457): links and option
+    strings that parse back to the same design."""
+    text = f"{value:g}"
+    return text if float(text) == value else repr(float(value))
+
+
 def format_zernike(terms: tuple[tuple[int, float], ...]) -> str:
-    """Inverse of :func:`parse_zernike`."""
-    return ",".join(f"Z{j}={c:g}" for j, c in terms) or "none"
+    """Inverse of :func:`parse_zernike` (exact: :func:`format_number`)."""
+    return ",".join(f"Z{j}={format_number(c)}" for j, c in terms) or "none"
 
 
 @dataclass(frozen=True)
@@ -274,12 +283,12 @@ _QUERY_KEYS = {
 
 def to_query(design: DesignPoint) -> dict[str, str]:
     """Flat ``{key: str}`` for a URL query string."""
-    query = {key: f"{getattr(design, name):g}" if not isinstance(getattr(design, name), str)
+    query = {key: format_number(getattr(design, name)) if not isinstance(getattr(design, name), str)
              else getattr(design, name) for key, name in _QUERY_KEYS.items()}
     query["z"] = format_zernike(design.zernike)
     query["ocl"] = "1" if design.ocl.enabled else "0"
-    query["tilt"] = f"{design.ocl.tilt_waves:g}"
-    query["coma"] = f"{design.ocl.coma_waves:g}"
+    query["tilt"] = format_number(design.ocl.tilt_waves)
+    query["coma"] = format_number(design.ocl.coma_waves)
     return query
 
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from engine import optics, scenes, sensor
-from engine.design import NOISE_FIELDS, NUMERICAL_FIELDS, DesignPoint
+from engine.design import NOISE_FIELDS, NUMERICAL_FIELDS, OVERSAMPLE_RANGE, DesignPoint
 from engine.sensor.cfa import CFA_PERIOD_PX  # margins are whole periods of the largest CFA (8 px, hex)
 
 DESIGN_FIELDS = tuple(f.name for f in dataclasses.fields(DesignPoint))
@@ -41,18 +41,21 @@ stage that renders the scene). ``neural_weights`` is what a per-design Neural IS
 (:meth:`DesignPoint.imaging_hash`)."""
 
 
+def stage_fields(stage: str, design: DesignPoint) -> dict:
+    """The fields of ``design`` that ``stage`` reads, as in :meth:`DesignPoint.to_dict`: two designs
+    give the same stage output (for the same request) exactly when these are equal."""
+    return {name: value for name, value in design.to_dict().items() if name in STAGE_FIELDS[stage]}
+
+
 def stage_design(stage: str, design: DesignPoint) -> DesignPoint:
-    """``design`` with every field ``stage`` does not read at DesignPoint's default: two designs
-    give the same stage output exactly when their stage designs are equal."""
-    read = STAGE_FIELDS[stage]
-    defaults = {f.name: f.default for f in dataclasses.fields(DesignPoint) if f.name not in read}
-    return design.replace(**defaults)
+    """``design`` with every field ``stage`` does not read at DesignPoint's default, for the stages
+    that read every required field (psf, sensor_otf, clean, raw, neural_weights)."""
+    return DesignPoint.from_dict(stage_fields(stage, design))
 
 
 def stage_key(stage: str, design: DesignPoint, **request) -> str:
-    """Canonical JSON of :func:`stage_design` plus the request (scene spec, margin...): a cache key."""
-    return json.dumps({"design": stage_design(stage, design).to_dict(), **request}, sort_keys=True,
-                      separators=(",", ":"))
+    """Canonical JSON of :func:`stage_fields` plus the request (scene spec, margin...): a cache key."""
+    return json.dumps({"design": stage_fields(stage, design), **request}, sort_keys=True, separators=(",", ":"))
 
 
 @lru_cache(maxsize=16)
@@ -68,6 +71,18 @@ def margin_px(design: DesignPoint, psf_size: int) -> int:
     """Pixels rendered beyond the view on each side: half the PSF window, whole CFA periods."""
     half_psf_px = psf_size / (2 * design.oversample)
     return int(math.ceil(half_psf_px / CFA_PERIOD_PX) * CFA_PERIOD_PX)
+
+
+def max_oversample(design: DesignPoint, size_px: int) -> int:
+    """Largest oversample (samples per pixel) a ``size_px`` view of ``design`` can use: the scene
+    grid, (view + 2 PSF margins) x oversample samples per side, is capped at
+    ``engine.scenes.SHAPE_RANGE`` (the PSF sampling bounds it from below: ``optics.min_oversample``).
+    0 if none fits."""
+    for oversample in range(OVERSAMPLE_RANGE[1], OVERSAMPLE_RANGE[0] - 1, -1):
+        trial = design.replace(oversample=oversample)
+        if (size_px + 2 * margin_px(trial, optics.psf_size(trial))) * oversample <= scenes.SHAPE_RANGE[1]:
+            return oversample
+    return 0
 
 
 def check_size_px(size_px) -> int:

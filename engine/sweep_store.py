@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.sensor import light_per_pixel
 from engine.sweep_grid import MEASUREMENTS, SweepError, SweepGrid, Task, design_at
 
 PENDING, DONE, FAILED = 0, 1, 2
@@ -129,14 +130,6 @@ def table_csv(path: str | Path) -> str:
 
 
 # --- analysis of a loaded store (the app's Sweep view and the README figure) ---------------------
-
-
-def light_per_pixel(pitch_um, f_number):
-    """Light per pixel relative to the flux reference (0.75 um at F/3.55): (pitch / 0.75)^2 (3.55 / F#)^2,
-    the photons-per-pixel law of engine.sensor.effective_snr_db."""
-    from engine.sensor import FLUX_REFERENCE_F_NUMBER, FLUX_REFERENCE_PITCH_UM
-
-    return (np.asarray(pitch_um) / FLUX_REFERENCE_PITCH_UM) ** 2 * (FLUX_REFERENCE_F_NUMBER / np.asarray(f_number)) ** 2
 
 
 def cell_table(ds, variable: str):

@@ -37,7 +37,7 @@ FORBIDDEN_LITERALS = {
     optics.AIRY_RADIUS_PER_LAMBDA_F: "Airy radius factor: engine.optics.airy_radius_um",
     2 * optics.AIRY_RADIUS_PER_LAMBDA_F: "Airy diameter factor: engine.optics.airy_radius_um",
     FLUX_REFERENCE_PITCH_UM: "flux reference pitch: engine.sensor.FLUX_REFERENCE_PITCH_UM, "
-                             "engine.sweep_store.light_per_pixel",
+                             "engine.sensor.light_per_pixel",
     FLUX_REFERENCE_F_NUMBER: "flux reference F#: engine.sensor.FLUX_REFERENCE_F_NUMBER",
     REFERENCE_WAVELENGTH_NM: "reference wavelength: engine.spectra.REFERENCE_WAVELENGTH_NM",
     float(WAVELENGTHS_NM.min()): "shortest wavelength: engine.spectra.WAVELENGTHS_NM",
@@ -65,7 +65,7 @@ RULES = {
     "log_decibels": "10 or 20 * log10(...): an SNR law in dB (engine.sensor.effective_snr_db)",
     "frequency": "1e3 / (2 p) or 1e6 / (lambda F#): Nyquist or diffraction cutoff "
                  "(engine.optics.nyquist_cyc_per_mm, cutoff_cyc_per_mm)",
-    "flux_law": "(a / b) ** 2: light per pixel ~ (pitch / F#)^2 (engine.sweep_store.light_per_pixel)",
+    "flux_law": "(a / b) ** 2: light per pixel ~ (pitch / F#)^2 (engine.sensor.light_per_pixel)",
     "shot_noise": "sqrt(...) * ...: sigma ~ sqrt(signal) (engine.sensor.noise_sigma_map)",
     "wavefront_statistics": "std / var of a wavefront or a mean subtracted (piston): "
                             "engine.optics.wavefront_map, wavefront_rms_waves",
@@ -73,14 +73,7 @@ RULES = {
                     "read the engine's constant",
 }
 
-PENDING = {
-    ("app/compute.py", "literal", "1.001"):
-        "lead (app/compute.py): the photo margin belongs with engine.scenes.covering_source_pixel_um (1.02)",
-    ("app/controls.py", "widget_range", '"Pixel fill factor", 0.05, 1.0'):
-        "sensor agent (engine/design.py): the fill-factor slider needs engine.design.FILL_FACTOR_RANGE",
-    ("app/plots_sensor.py", "log_decibels", "10 * np.log10(levels)"):
-        "sensor agent (engine/sensor): the SNR-vs-signal curve needs engine.sensor.shot_noise_snr_db(signal, snr_db)",
-}
+PENDING: dict = {}
 """(file, rule, part of the source text) -> who must change what; each entry must still be found."""
 
 

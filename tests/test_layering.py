@@ -64,13 +64,7 @@ TORCH_ZONE = ("engine.isp.neural", "engine.perceptual")
 NEEDS_TORCH_AT_IMPORT = ("engine.isp.neural",)
 """The only modules (with their submodules) that may need torch to be imported."""
 
-KNOWN_VIOLATIONS: dict[tuple[str, str, str], str] = {
-    ("torch-zone", "engine.cli*", "torch"): "train --init checks its checkpoint with torch.load: move the check "
-                                            "into engine.isp.neural (owner of the CLI split)",
-    ("cycle", "engine.isp.neural.finetune", "engine.isp.neural.registry"):
-        "registry.select reads finetune.user_weights_dir while finetune exports through the registry: move "
-        "USER_WEIGHTS_ENV and user_weights_dir into the registry (where PRETRAINED_DIR is), finetune imports them",
-}
+KNOWN_VIOLATIONS: dict[tuple[str, str, str], str] = {}
 """Violations still to fix: (rule, importing module glob, imported name glob) -> what to do. An
 entry that no longer matches a violation fails the test: remove it once fixed."""
 

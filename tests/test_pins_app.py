@@ -116,8 +116,6 @@ def test_round_values_keep_short_links():
     assert (query["app_x"], query["app_zx"]) == ("0.5", "1")
 
 
-@pytest.mark.xfail(strict=True, reason="engine.design.to_query / format_zernike write floats with :g (6 digits); "
-                                       "the fix belongs in engine/design.py, not owned here")
 def test_design_survives_the_url_round_trip_exactly():
     design, view, warnings = _through_link(AWKWARD_DESIGN, AWKWARD_VIEW)
     assert warnings == []
@@ -158,8 +156,6 @@ def test_export_zip_images_csv_and_link_read_back():
     assert warnings == [] and linked_design == design and linked_view == view
 
 
-@pytest.mark.xfail(strict=True, reason="app/cache.py keys the display ground truth (reference_stage) by the whole "
-                                       "capture key, SNR included; the lead engineer owns the fix")
 def test_snr_change_does_not_recompute_the_ground_truth(monkeypatch):
     """Two runs differing only in SNR: the ground-truth stage keeps its token (a cache hit) and the
     second run renders no ground truth through the colour chain."""

@@ -81,7 +81,7 @@ def test_traditional_raises_mtf50_only_slightly_over_demosaic():
     [
         (np.zeros((16, 16)), cfa_pattern("hex", (16, 16)), "xtrans", "cfa layout must be one of hex, quad, bayer"),
         (np.zeros((16, 18)), cfa_pattern("hex", (16, 16)), "hex", r"raw must be \(H, W\) or \(frames, H, W\) matching cfa"),
-        (np.full((32, 32), np.nan), cfa_pattern("hex", (32, 32)), "hex", "raw contains NaN"),
+        (np.full((32, 32), np.nan), cfa_pattern("hex", (32, 32)), "hex", "raw must be finite"),
         (np.zeros((8, 8)), cfa_pattern("hex", (8, 8)), "hex", "at least 16 pixels per side for hex"),
     ],
 )

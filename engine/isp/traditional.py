@@ -29,6 +29,7 @@ from scipy import ndimage
 from engine.isp import color
 from engine.parallel import PARALLEL_LOCK
 from engine.sensor.cfa import CFA_BLOCK_PX as CFA_BLOCK
+from engine.validation import InputError, check_choice, check_finite_array
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,13 @@ class TraditionalParams:
 
 
 def _check_raw(raw: np.ndarray, cfa: np.ndarray, layout: str) -> None:
-    if layout not in CFA_BLOCK:
-        raise ValueError(f"cfa layout must be one of {', '.join(CFA_BLOCK)}, got {layout!r}")
+    check_choice("cfa layout", layout, tuple(CFA_BLOCK))
     if raw.ndim not in (2, 3) or raw.shape[-2:] != cfa.shape:
-        raise ValueError(f"raw must be (H, W) or (frames, H, W) matching cfa {cfa.shape}, got {raw.shape}")
+        raise InputError("raw", f"(H, W) or (frames, H, W) matching cfa {cfa.shape}", raw, got=str(raw.shape))
     if min(cfa.shape) < 4 * CFA_BLOCK[layout]:
-        raise ValueError(f"raw must be at least {4 * CFA_BLOCK[layout]} pixels per side for {layout}, got {cfa.shape}")
-    if not np.all(np.isfinite(raw)):
-        raise ValueError("raw contains NaN or infinite values")
+        raise InputError("raw", f"at least {4 * CFA_BLOCK[layout]} pixels per side for {layout}", raw,
+                         got=str(cfa.shape))
+    check_finite_array("raw", raw)
 
 
 def _tent(half_width_px: int) -> np.ndarray:

@@ -38,6 +38,7 @@ from engine.scenes.leaves import MAX_DEAD_LEAVES_DISKS, dead_leaves
 from engine.scenes.photos import (
     ASSETS,
     BUNDLED_PHOTOS,
+    COVER_SLACK,
     DEFAULT_SOURCE_PIXEL_UM,
     IMAGES_DIR,
     MAX_IMAGE_FILE_MB,
@@ -45,6 +46,7 @@ from engine.scenes.photos import (
     PHOTO_SETS_JSON,
     PHOTO_SPLITS,
     PhotoSetMissing,
+    covering_pixel_um,
     covering_source_pixel_um,
     load_linear_srgb,
     missing_photo_packages,
@@ -55,10 +57,11 @@ from engine.scenes.photos import (
 from engine.scenes.text import CJK_FONT_CANDIDATES, TEXT_LINES, TEXT_ROW_SCALE, TEXT_TILE_EMS, cjk_font_path, text_chart
 
 __all__ = [
-    "ASSETS", "BUNDLED_PHOTOS", "CHARTS", "CJK_FONT_CANDIDATES", "DEFAULT_SOURCE_PIXEL_UM", "DX_UM_RANGE", "ILLUMINANT",
+    "ASSETS", "BUNDLED_PHOTOS", "CHARTS", "COVER_SLACK", "CJK_FONT_CANDIDATES", "DEFAULT_SOURCE_PIXEL_UM", "DX_UM_RANGE", "ILLUMINANT",
     "IMAGES_DIR", "MAX_DEAD_LEAVES_DISKS", "MAX_IMAGE_FILE_MB", "MAX_IMAGE_MEGAPIXELS", "PHOTO_SETS_JSON",
     "PHOTO_SPLITS", "SCENE_NAMES", "SHAPE_RANGE", "TEXT_LINES", "TEXT_ROW_SCALE", "TEXT_TILE_EMS",
-    "PhotoSetMissing", "SceneError", "cjk_font_path", "colour_checker", "covering_source_pixel_um", "dead_leaves",
+    "PhotoSetMissing", "SceneError", "cjk_font_path", "colour_checker", "covering_pixel_um", "covering_source_pixel_um",
+    "dead_leaves",
     "grating", "load_linear_srgb", "missing_photo_packages", "photo", "photo_extent_um", "photo_set",
     "render_scene", "siemens_star", "slanted_edge", "text_chart",
 ]

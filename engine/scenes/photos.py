@@ -108,12 +108,22 @@ def photo_extent_um(path: str | Path, source_pixel_um: float = DEFAULT_SOURCE_PI
     return h * source_pixel, w * source_pixel
 
 
+COVER_SLACK = 1.001
+"""A photo enlarged to cover a view is enlarged 0.1 % beyond it, so rounding never reaches past its
+edge (the app's placement used 0.1 %, the training views 2 %: one rule now)."""
+
+
+def covering_pixel_um(rows: int, cols: int, view_um: float, source_pixel_um: float = DEFAULT_SOURCE_PIXEL_UM) -> float:
+    """The photo pixel on the sensor, micrometres: ``source_pixel_um``, or larger (COVER_SLACK to
+    spare) where a ``rows`` x ``cols`` pixel photo would not cover a square view ``view_um`` wide."""
+    return max(source_pixel_um, COVER_SLACK * view_um / min(rows, cols))
+
+
 def covering_source_pixel_um(path: str | Path, view_um: float,
                              source_pixel_um: float = DEFAULT_SOURCE_PIXEL_UM) -> float:
-    """The photo pixel on the sensor, micrometres: ``source_pixel_um``, or larger (with 2 % to spare)
-    where the photo would not cover a square view ``view_um`` wide."""
+    """:func:`covering_pixel_um` of the photo at ``path`` (after its EXIF orientation)."""
     height_px, width_px = photo_extent_um(path, 1.0)
-    return max(source_pixel_um, 1.02 * view_um / min(height_px, width_px))
+    return covering_pixel_um(height_px, width_px, view_um, source_pixel_um)
 
 
 def photo(path: str | Path, dx_um: float, shape: tuple[int, int], *,

@@ -82,8 +82,10 @@ from engine.sensor.noise import (
     add_noise,
     effective_snr_db,
     electrons_per_signal,
+    light_per_pixel,
     noise_sigma_at_white,
     noise_sigma_map,
+    shot_noise_snr_db,
 )
 
 __all__ = [
@@ -107,6 +109,7 @@ __all__ = [
     "cfa_pattern",
     "effective_snr_db",
     "electrons_per_signal",
+    "light_per_pixel",
     "make_sensor_otf",
     "noise_sigma_at_white",
     "noise_sigma_map",
@@ -114,5 +117,6 @@ __all__ = [
     "prepare_scene",
     "render_clean",
     "render_ground_truth",
+    "shot_noise_snr_db",
     "simulate_raw",
 ]

@@ -23,8 +23,10 @@ __all__ = [
     "add_noise",
     "effective_snr_db",
     "electrons_per_signal",
+    "light_per_pixel",
     "noise_sigma_at_white",
     "noise_sigma_map",
+    "shot_noise_snr_db",
 ]
 
 REFERENCE_SIGNAL = 1.0
@@ -44,8 +46,24 @@ def effective_snr_db(design: DesignPoint) -> float:
     check_instance("design", design, DesignPoint)
     if design.flux == "hold":
         return float(design.snr_db)
-    ratio = (design.pitch_um / FLUX_REFERENCE_PITCH_UM) * (FLUX_REFERENCE_F_NUMBER / design.f_number)
-    return float(design.snr_db + 20.0 * np.log10(ratio))
+    return float(design.snr_db + 20.0 * np.log10(_aperture_ratio(design.pitch_um, design.f_number)))
+
+
+def _aperture_ratio(pitch_um, f_number):
+    """(pitch / 0.75 um) (3.55 / F#): the square root of the light per pixel (NumPy broadcasting)."""
+    return (np.asarray(pitch_um) / FLUX_REFERENCE_PITCH_UM) * (FLUX_REFERENCE_F_NUMBER / np.asarray(f_number))
+
+
+def light_per_pixel(pitch_um, f_number):
+    """Light per pixel relative to the flux reference (0.75 um at F/3.55): (pitch / 0.75)^2 (3.55 / F#)^2,
+    the photons-per-pixel law of :func:`effective_snr_db` (NumPy broadcasting; pitch in um)."""
+    return _aperture_ratio(pitch_um, f_number) ** 2
+
+
+def shot_noise_snr_db(signal, snr_db: float):
+    """Per-pixel shot-noise SNR, dB, at ``signal`` (scene units) when it is ``snr_db`` at
+    ``REFERENCE_SIGNAL``: ``snr_db + 10 log10(signal / REFERENCE_SIGNAL)`` (shot noise: SNR^2 ~ signal)."""
+    return snr_db + 10 * np.log10(np.asarray(signal) / REFERENCE_SIGNAL)
 
 
 def electrons_per_signal(snr_db: float) -> float:

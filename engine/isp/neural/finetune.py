@@ -23,16 +23,10 @@ import time
 from pathlib import Path
 
 from engine.design import DesignPoint
+from engine.isp.neural.registry import USER_WEIGHTS_ENV, user_weights_dir  # noqa: F401 (API)
 
-USER_WEIGHTS_ENV = "SMALLPIX_USER_WEIGHTS"
 DEFAULT_STEPS = 200
 STATES = ("running", "done", "cancelled", "failed")
-
-
-def user_weights_dir() -> Path:
-    """Folder of user-trained weights: $SMALLPIX_USER_WEIGHTS, else ~/.local/share/smallpix/weights."""
-    env = os.environ.get(USER_WEIGHTS_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".local" / "share" / "smallpix" / "weights"
 
 
 def job_paths(design: DesignPoint, directory: Path | None = None) -> dict[str, Path]:

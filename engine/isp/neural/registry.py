@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -32,10 +33,18 @@ from engine.isp.neural import model as M
 from engine.isp.pipelines import NEURAL_CHOICES, PipelineUnavailable
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[3] / "pretrained"
+USER_WEIGHTS_ENV = "SMALLPIX_USER_WEIGHTS"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 _LOCK = threading.Lock()
 _MODELS: dict = {}
+
+
+def user_weights_dir() -> Path:
+    """Folder of user-trained weights (fine-tunes on demand): $SMALLPIX_USER_WEIGHTS, else
+    ~/.local/share/smallpix/weights."""
+    env = os.environ.get(USER_WEIGHTS_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".local" / "share" / "smallpix" / "weights"
 
 
 class WeightsError(RuntimeError):
@@ -277,12 +286,12 @@ def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PR
     Per-design nets are looked up in ``directory`` then in the user folder (fine-tuned on demand,
     engine.isp.neural.finetune; default $SMALLPIX_USER_WEIGHTS). Raises
     engine.isp.PipelineUnavailable when the chosen kind has no installed weights for the design."""
-    from engine.isp.neural import finetune, universal
+    from engine.isp.neural import universal
 
     if choice not in NEURAL_CHOICES:
         raise ValueError(f"neural must be one of {', '.join(NEURAL_CHOICES)}, got {choice!r}")
     if choice in ("auto", "design"):
-        for folder in (Path(directory), Path(user_directory or finetune.user_weights_dir())):
+        for folder in (Path(directory), Path(user_directory or user_weights_dir())):
             entry = lookup(design, folder)
             if entry is None or not (folder / entry["file"]).exists():
                 continue

@@ -116,6 +116,20 @@ def guarded_step(net, opt, loss: torch.Tensor, running: float | None, step: int)
     return value, taken, running
 
 
+def checkpoint_problem(path: str | Path) -> str | None:
+    """None if ``path`` holds a training checkpoint (a dict of tensors), else why not, in a few words."""
+    import pickle
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of a foreign file
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as err:
+        return type(err).__name__
+    return None if isinstance(state, dict) else f"holds a {type(state).__name__}, not a dict"
+
+
 def restore_checkpoint(path: Path, net, opt, sampler) -> tuple[int, list, dict]:
     """Load a :func:`save_checkpoint` file into ``net``, ``opt`` and ``sampler``; returns (step, history, meta)."""
     state = torch.load(path, map_location="cpu", weights_only=True)

@@ -26,13 +26,11 @@ import numpy as np
 
 from engine.design import DesignPoint, OCLOffsets, default_lens
 from engine.isp import deconv
+from engine.optics import ZERNIKE_SLIDER_LIMITS_WAVES  # the app's sliders: what the net is trained over
 
 COND_FEATURES = 3 + len(deconv.MTF_DESCRIPTOR_CYC_PER_PX)
 """Wiener-restored RGB + the system-MTF descriptor planes."""
 
-ZERNIKE_SLIDER_LIMITS_WAVES = {4: 1.0, 5: 0.5, 6: 0.5, 7: 0.5, 8: 0.5, 9: 0.5, 10: 0.5, 11: 0.5, 12: 0.5, 13: 0.5, 22: 0.5}
-"""Noll term -> half-range (waves at 550 nm) of the app's Zernike sliders: the terms and amplitudes
-the universal net is trained over."""
 OTHER_TERM_TOLERANCE_WAVES = 0.02
 """Other Noll terms up to this amplitude count as inside the training range (the preset lens has a
 -0.002-wave Z17)."""
