@@ -138,15 +138,16 @@ def neural_choice(neural_version: str) -> str:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def psf_stage(optics_json: str) -> Stage:
-    """51-wavelength OCL PSFs (engine.optics.compute_psfs) of the optics in ``optics_json``."""
-    return _timed(optics.compute_psfs, DesignPoint.from_dict(json.loads(optics_json)))
+    """51-wavelength OCL PSFs of the optics in ``optics_json`` (engine.simulate.psfs_for: the
+    process's PSF cache, which the deconv and universal Neural ISP kernels read too)."""
+    return _timed(simulate.psfs_for, DesignPoint.from_dict(json.loads(optics_json)))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def reference_psf_stage(reference_json: str) -> Stage:
     """Diffraction-limited PSFs (Strehl / MTF references) for ``reference_key(design)``: keyed
     without the lens and OCL, so moving a Zernike term reuses them."""
-    return _timed(optics.compute_psfs, DesignPoint.from_dict(json.loads(reference_json)))
+    return _timed(simulate.psfs_for, DesignPoint.from_dict(json.loads(reference_json)))
 
 
 # --- scene ------------------------------------------------------------------------------------

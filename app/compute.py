@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from app import cache
 from app.state import UPLOAD_SCENE, ViewState
@@ -164,10 +167,31 @@ class Run:
 
         return self._once(("out", pipeline), make)
 
+    def outputs(self, pipelines: tuple[str, ...] = PIPELINES) -> dict[str, cache.Stage]:
+        """:meth:`output` of every pipeline, computed side by side (a thread each, queueing for the
+        WORKERS cores): one session's rerun uses both cores, while torch keeps to one thread per
+        pipeline (app/main.py), so many sessions never oversubscribe the cores."""
+        from engine.isp.neural.infer import single_threaded_torch  # torch: loaded on first use only
+
+        single_threaded_torch()
+        self.capture()
+        missing = [p for p in pipelines if ("out", p) not in self._memo]
+        if len(missing) > 1:
+            ctx = get_script_run_ctx()
+
+            def compute(pipeline: str) -> cache.Stage:
+                if ctx is not None:
+                    add_script_run_ctx(threading.current_thread(), ctx)
+                return self.output(pipeline)
+
+            with ThreadPoolExecutor(len(missing)) as pool:
+                list(pool.map(compute, missing))
+        return {p: self.output(p) for p in pipelines}
+
     def metrics(self, pipeline: str) -> dict:
         """PSNR / MS-SSIM / LPIPS of one pipeline that has an output (all such pipelines are
         measured together, in one batch)."""
-        ready = tuple(p for p in PIPELINES if self.output(p).value is not None)
+        ready = tuple(p for p, out in self.outputs().items() if out.value is not None)
         return self._once("metrics", lambda: self._note(
             "metrics", cache.metrics_stage(self.capture_json, ready, self.neural_version))).value[pipeline]
 

@@ -31,3 +31,4 @@ def keep_freed_memory_in_heap() -> bool:
     except (OSError, AttributeError):
         return False
     return all(mallopt(param, megabytes * 2**20) == 1 for param, megabytes in ALLOCATOR_SETTINGS_MB.items())
+

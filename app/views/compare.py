@@ -32,7 +32,7 @@ def figure(pair: dict[str, Run]):
     """A (top row) and B (bottom row): ground truth and every pipeline, one linked zoom."""
     images, messages = {}, {}
     for side, run in pair.items():
-        outputs = {p: run.output(p) for p in PIPELINES}
+        outputs = run.outputs()
         names = {p: f"{side}: {plots.PIPELINE_LABELS.get(p, p)}" for p in ("ground_truth",) + PIPELINES}
         images[names["ground_truth"]] = run.reference_image()
         for pipeline, stage in outputs.items():

@@ -19,7 +19,6 @@ from app.views import mtf as mtf_view
 from app.views import sweep as sweep_view
 from engine import dng
 from engine.design import presets
-from engine.isp import PIPELINES
 
 
 def collect(run: Run) -> tuple[dict, dict, dict]:
@@ -41,7 +40,7 @@ def collect(run: Run) -> tuple[dict, dict, dict]:
         "devices_timeline": plots.devices_timeline_figure(devices),
         "devices_design_plane": plots.design_plane_figure(devices, presets(), design, design.f_number_ref),
     }
-    outputs = {p: run.output(p) for p in PIPELINES}
+    outputs = run.outputs()
     images = {"ground_truth": run.reference_image(), **{p: s.value for p, s in outputs.items()},
               "raw_false_colour": plots.raw_false_colour(capture)}
     figures["images_side_by_side"] = plots.images_figure(

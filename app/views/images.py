@@ -65,7 +65,7 @@ def finetune_panel(design) -> None:
 
 def render(run: Run) -> None:
     reference = run.reference_image()
-    outputs = {p: run.output(p) for p in PIPELINES}
+    outputs = run.outputs()
     images = {"ground_truth": reference, **{p: s.value for p, s in outputs.items()}}
     messages = panel_messages(outputs)
     zoom_col, x_col, y_col, layout_col, note_col = st.columns([1.1, 1, 1, 0.9, 1.8])

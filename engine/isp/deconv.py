@@ -16,12 +16,15 @@ linear camera RGB.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from functools import lru_cache
 
 import numpy as np
 import scipy.fft
 
 from engine.design import DesignPoint
+from engine.simulate import psfs_for
 
 PRIOR_CORNER_CYC_PER_PX = 1.0 / 64
 """f0 of the 1/(f^2 + f0^2) image prior: the spectrum flattens below ~1/64 cycles per pixel."""
@@ -52,9 +55,7 @@ def design_kernels(design: DesignPoint) -> np.ndarray:
 
 @lru_cache(maxsize=16)
 def _optics_kernels(design: DesignPoint) -> np.ndarray:
-    from engine import optics
-
-    return system_kernels(optics.compute_psfs(design).psf_pixel, design.oversample)
+    return system_kernels(psfs_for(design).psf_pixel, design.oversample)
 
 
 def kernel_otf(kernels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -125,10 +126,34 @@ def mtf_descriptor(kernels: np.ndarray, freqs_cyc_per_px=MTF_DESCRIPTOR_CYC_PER_
 
 def deconv_capture(capture, *, kernels: np.ndarray | None = None) -> np.ndarray:
     """A RawCapture -> (H, W, 3) linear camera RGB: bilinear demosaic of the reference frame, then
-    :func:`wiener_deconvolve` with the design's system kernels and the capture's noise sigma."""
+    :func:`wiener_deconvolve` with the design's system kernels and the capture's noise sigma.
+
+    With the design's own kernels the result is remembered for the last few captures (by content),
+    so the deconv pipeline and the universal Neural ISP's conditioning restore a capture once."""
     from engine.isp.traditional import bilinear_demosaic
 
     raw = capture.raw if capture.raw.ndim == 2 else capture.raw[0]
     sigma = capture.noise_sigma if capture.noise_sigma.ndim == 2 else capture.noise_sigma[0]
-    kernels = design_kernels(capture.design) if kernels is None else kernels
-    return wiener_deconvolve(bilinear_demosaic(raw, capture.cfa, capture.design.cfa), kernels, sigma)
+    key = None
+    if kernels is None:
+        digest = hashlib.blake2b(np.ascontiguousarray(raw).tobytes(), digest_size=16)
+        digest.update(np.ascontiguousarray(sigma).tobytes())
+        digest.update(np.ascontiguousarray(capture.cfa).tobytes())
+        key = (digest.hexdigest(), capture.design.without_noise())
+        with _RESTORED_LOCK:
+            if key in _RESTORED:
+                return _RESTORED[key].copy()
+        kernels = design_kernels(capture.design)
+    restored = wiener_deconvolve(bilinear_demosaic(raw, capture.cfa, capture.design.cfa), kernels, sigma)
+    if key is not None:
+        with _RESTORED_LOCK:
+            _RESTORED[key] = restored.copy()
+            while len(_RESTORED) > RESTORED_KEPT:
+                _RESTORED.pop(next(iter(_RESTORED)))
+    return restored
+
+
+RESTORED_KEPT = 8
+"""Captures whose :func:`deconv_capture` result is remembered (a few MB at 512 x 512 px)."""
+_RESTORED: dict = {}
+_RESTORED_LOCK = threading.Lock()

@@ -13,6 +13,8 @@ and cropped back.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -99,6 +101,15 @@ def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, cond: np.nd
     return out[:h, :w]
 
 
+@functools.cache
+def single_threaded_torch() -> int:
+    """torch on one intra-op thread in this process, from the first call on (a server whose sessions
+    run their pipelines side by side on the cores); returns the thread count it had before."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return before
+
+
 def process_capture(capture, net: NeuralISP | None = None, *, choice: str = "auto") -> np.ndarray:
     """A RawCapture -> (H, W, 3) linear camera RGB through a Neural ISP: ``net`` when given, else the
     one the registry selects for the design under ``choice`` (engine.isp.NEURAL_CHOICES). A burst
@@ -115,5 +126,5 @@ def process_capture(capture, net: NeuralISP | None = None, *, choice: str = "aut
         from engine.isp import deconv
         from engine.isp.neural import universal
 
-        cond = universal.conditioning(raw, sigma, capture.cfa, capture.design.cfa, deconv.design_kernels(capture.design))
+        cond = universal.conditioning_planes(deconv.deconv_capture(capture), deconv.design_kernels(capture.design))
     return run_model(net, raw, sigma, cond=cond, layout=capture.design.cfa)

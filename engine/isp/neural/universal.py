@@ -52,11 +52,14 @@ def conditioning(raw: np.ndarray, sigma: np.ndarray, cfa: np.ndarray, layout: st
     Wiener-restored bilinear demosaic (linear camera RGB) and the system-MTF descriptor."""
     from engine.isp.traditional import bilinear_demosaic
 
-    restored = deconv.wiener_deconvolve(bilinear_demosaic(raw, cfa, layout), kernels, sigma)
-    descriptor = deconv.mtf_descriptor(kernels)
-    planes = np.empty(raw.shape + (COND_FEATURES,), dtype=np.float32)
+    return conditioning_planes(deconv.wiener_deconvolve(bilinear_demosaic(raw, cfa, layout), kernels, sigma), kernels)
+
+
+def conditioning_planes(restored: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    """:func:`conditioning` from the Wiener-restored RGB (H, W, 3) already made (engine.isp.deconv)."""
+    planes = np.empty(restored.shape[:2] + (COND_FEATURES,), dtype=np.float32)
     planes[..., :3] = restored
-    planes[..., 3:] = descriptor
+    planes[..., 3:] = deconv.mtf_descriptor(kernels)
     return planes
 
 
