@@ -169,11 +169,7 @@ class Run:
 
     def outputs(self, pipelines: tuple[str, ...] = PIPELINES) -> dict[str, cache.Stage]:
         """:meth:`output` of every pipeline, computed side by side (a thread each, queueing for the
-        WORKERS cores): one session's rerun uses both cores, while torch keeps to one thread per
-        pipeline (app/main.py), so many sessions never oversubscribe the cores."""
-        from engine.isp.neural.infer import single_threaded_torch  # torch: loaded on first use only
-
-        single_threaded_torch()
+        WORKERS cores): the traditional, demosaic and deconv pipelines run beside the Neural ISP."""
         self.capture()
         missing = [p for p in pipelines if ("out", p) not in self._memo]
         if len(missing) > 1:

@@ -16,9 +16,6 @@ import os
 #   of 0.2 s (docs/app.md, Speed).
 # - idle OpenMP threads (torch, numba) sleep instead of spinning, so they do not steal the cores
 #   from the next stage (LPIPS at 512 px: 0.37 -> 0.2 s).
-# - torch on one thread per call (set by app.compute.Run.outputs): a rerun runs its pipelines side
-#   by side on the two cores, and sessions share the cores through app.cache.WORKERS, so intra-op
-#   threads would only oversubscribe them.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

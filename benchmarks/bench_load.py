@@ -14,6 +14,12 @@ included; browser transfer and drawing are not.
 
 Prints p50 / p95 / max per N. Timings depend on the machine and its load: note the core count and
 what else runs.
+
+AppTest waits for a rerun by polling its event list every millisecond; with eight sessions waiting
+at once those eight polling loops took a large share of the two cores and of the GIL from the
+scripts they were timing, which a browser session on the server does not do. By default each
+session therefore waits on its script runner's completion event instead (the same start and end
+points, no CPU spent waiting); ``--apptest-polling`` keeps AppTest's own loop for comparison.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest, local_script_runner  # noqa: E402
 
 from benchmarks.bench_app import percentile  # noqa: E402
 from engine.design import presets  # noqa: E402
@@ -50,6 +56,26 @@ def open_session(index: int, size: int, tab: str) -> AppTest:
     app.run()
     failed(app, f"session {index} opening")
     return app
+
+
+def wait_for_rerun(runner, timeout: float = 3) -> None:
+    """AppTest's ``require_widgets_deltas`` without its 1 ms polling loop: block on the runner's
+    SHUTDOWN event (same semantics, same timeout error)."""
+    done = threading.Event()
+
+    def on_event(_sender, event, **_kwargs) -> None:
+        if event == local_script_runner.ScriptRunnerEvent.SHUTDOWN:
+            done.set()
+
+    runner.on_event.connect(on_event, weak=False)
+    try:
+        if runner.script_stopped() or done.wait(timeout):
+            return
+    finally:
+        runner.on_event.disconnect(on_event)
+    runner.request_stop()
+    runner.join()
+    raise RuntimeError(f"AppTest script run timed out after {timeout}(s)")
 
 
 def failed(app: AppTest, what: str) -> None:
@@ -92,8 +118,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, choices=(128, 256, 384, 512), help="crop, pixels per side")
     parser.add_argument("--changes", type=int, default=6, help="slider changes per session")
     parser.add_argument("--tab", default="Images", help="the open view (Images is the heaviest)")
+    parser.add_argument("--apptest-polling", action="store_true",
+                        help="wait for each rerun with AppTest's own 1 ms polling loop (costs CPU under load)")
     args = parser.parse_args()
+    if not args.apptest_polling:
+        local_script_runner.require_widgets_deltas = wait_for_rerun
     print(f"smallpix load bench: {args.tab} view, {args.size} px crop, {args.changes} changes per session, "
+          f"waiting by {'AppTest polling' if args.apptest_polling else 'completion event'}, "
           f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f} at start")
     rows = []
     for n in args.sessions:

@@ -13,8 +13,6 @@ and cropped back.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 
@@ -99,15 +97,6 @@ def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, cond: np.nd
             res = _forward(net, rawp[window], sigp[window], None if condp is None else condp[window], layout)
             out[y0:y1, x0:x1] = res[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
     return out[:h, :w]
-
-
-@functools.cache
-def single_threaded_torch() -> int:
-    """torch on one intra-op thread in this process, from the first call on (a server whose sessions
-    run their pipelines side by side on the cores); returns the thread count it had before."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return before
 
 
 def process_capture(capture, net: NeuralISP | None = None, *, choice: str = "auto") -> np.ndarray:
