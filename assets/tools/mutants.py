@@ -108,7 +108,7 @@ MUTANTS = (
            r"writer\.writerows\(rows\)(\s*return buffer\.getvalue\(\)\.encode)", r"writer.writerows(rows[:-1])\1"),
     Mutant("link_tilt_from_coma", "5: the shared link writes the OCL coma as the tilt",
            (f"{APP}::test_export_zip_images_csv_and_link_read_back",),
-           r'query\["tilt"\] = f"\{design\.ocl\.tilt_waves:g\}"', 'query["tilt"] = f"{design.ocl.coma_waves:g}"'),
+           r'query\["tilt"\] = format_number\(design\.ocl\.tilt_waves\)', 'query["tilt"] = format_number(design.ocl.coma_waves)'),
     Mutant("lpips_weights_corrupt", "6: LPIPS weights asset altered (lin layers x 1.01)",
            (f"{COLOR}::test_lpips_weights_asset_is_the_pinned_file", f"{COLOR}::test_lpips_offline_golden_values"),
            transform=_corrupt_lpips_weights),
@@ -129,7 +129,7 @@ MUTANTS = (
            r"return _short_hash\(self\.to_dict\(\)\)", 'return _short_hash({k: v for k, v in self.to_dict().items() if k != "burst"})'),
     Mutant("url_view_g_format", "9: the link writes the crop position with :g (6 digits)",
            (f"{APP}::test_view_survives_the_url_round_trip_exactly",),
-           r'"app_x": _number\(view\.crop_x\)', '"app_x": f"{view.crop_x:g}"'),
+           r'"app_x": format_number\(view\.crop_x\)', '"app_x": f"{view.crop_x:g}"'),
 )
 
 
