@@ -14,6 +14,7 @@ import numpy as np
 from engine import optics
 from engine.design import DesignPoint, presets
 from engine.devices import Device, load_devices
+from engine.sensor import FLUX_REFERENCE_F_NUMBER, FLUX_REFERENCE_PITCH_UM
 
 DEVICE_PIPELINES = ("demosaic", "traditional", "neural")
 
@@ -56,7 +57,7 @@ def table6_figure(rows: list[dict], pipelines: tuple[str, ...] = DEVICE_PIPELINE
     of the Table 1 F# scaling (F# = 3.55 x pitch / 0.75 um) as lines."""
     import plotly.graph_objects as go
 
-    from engine.figures import PIPELINE_COLOURS
+    from engine.isp import PIPELINE_COLOURS
 
     fig = go.Figure()
     phones = [r for r in rows if r["kind"] == "phone"]
@@ -75,8 +76,8 @@ def table6_figure(rows: list[dict], pipelines: tuple[str, ...] = DEVICE_PIPELINE
     pitch = np.linspace(0.3, 1.3, 60)
     fig.add_scatter(x=pitch, y=[optics.nyquist_cyc_per_mm(p) for p in pitch], mode="lines", name="pixel Nyquist",
                     line={"color": "black", "dash": "dash"})
-    scaled = [optics.cutoff_cyc_per_mm(3.55 * p / 0.75) for p in pitch]
-    fig.add_scatter(x=pitch, y=scaled, mode="lines", name="diffraction cutoff at 550 nm, F# = 4.73 x pitch",
+    scaled = [optics.cutoff_cyc_per_mm(FLUX_REFERENCE_F_NUMBER * p / FLUX_REFERENCE_PITCH_UM) for p in pitch]
+    fig.add_scatter(x=pitch, y=scaled, mode="lines", name=f"diffraction cutoff at 550 nm, F# = {FLUX_REFERENCE_F_NUMBER / FLUX_REFERENCE_PITCH_UM:.2f} x pitch",
                     line={"color": "black", "dash": "dot"})
     fig.update_layout(xaxis_title="pixel pitch (um)", yaxis_title="MTF50, mean of H and V (cycles/mm on the sensor)",
                       title="Table 6 phones at their own pitch and F# (proxy lens, hex CFA, 35 dB)",

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from app import cache, compute, export, plots_devices, plots_lens, state
+from app import cache, compute, export, plots, plots_devices, plots_lens, state
 from engine.devices import load_devices
 from app.upload import UploadError, prepare_upload
 from engine import simulate
@@ -390,3 +390,16 @@ def test_devices_view_offers_each_phones_mtf50_on_demand():
     app = start(tab="Devices")
     assert any(b.label.startswith("Measure every phone") for b in app.button)
     assert any("no phone sits on a trained design" in c.value for c in app.caption)
+
+
+def test_sweep_figure_places_each_measured_phone_with_its_hover():
+    rows = [{"pitch_um": 0.35, "h_traditional": 240.0, "v_traditional": 230.0},
+            {"pitch_um": 0.75, "h_traditional": 150.0, "v_traditional": 145.0}]
+    phones = [{"kind": "phone", "name": "Phone A", "year": 2024, "pitch_um": 0.6, "f_number": 2.8,
+               "h_traditional": 180.0, "v_traditional": 170.0, "neural_net": "universal"}]
+    fig = plots.sweep_figure(rows, ("traditional",), None, [], phones)
+    traces = {t.name: t for t in fig.data}
+    h, v = traces["phones Traditional ISP H"], traces["phones Traditional ISP V"]
+    assert list(h.x) == [0.6] and list(h.y) == [180.0] and list(v.y) == [170.0]
+    assert "Phone A" in h.hovertext[0] and "F/2.8" in h.hovertext[0]
+    assert not any(name.startswith("phones") for name in (t.name for t in plots.sweep_figure(rows, ("traditional",), None, []).data))

@@ -35,6 +35,14 @@ def table6_rows(neural_version: str, _progress=None) -> list[dict]:
     return study_devices.table6(size_px=settings["size_px"], count=settings["count"], progress=_progress)
 
 
+def measured_phones(run: Run, *, progress=None) -> list[dict] | None:
+    """The phone rows of Table 6 (each phone's own MTF50) once this session asked for them (Devices
+    or Sweep view), else None; measured on the first call with ``progress(done, total)``, then cached."""
+    if not st.session_state.get("table6_on"):
+        return None
+    return [r for r in table6_rows(run.neural_version, _progress=progress) if r["kind"] == "phone"]
+
+
 def phone_mtf50(run: Run) -> None:
     """Each phone at its own pitch and F# (proxy lens, hex CFA, 35 dB): MTF50 per pipeline, on demand."""
     import csv

@@ -14,6 +14,7 @@ from app import export, plots, state
 from app.compute import Run
 from engine.devices import load_devices
 from app.views import compare as compare_view
+from app.views import devices as devices_view
 from app.views import images as images_view
 from app.views import mtf as mtf_view
 from app.views import sweep as sweep_view
@@ -61,8 +62,15 @@ def collect(run: Run) -> tuple[dict, dict, dict]:
     sweep = sweep_view.stored_sweep(run)
     if sweep:
         rows, current = sweep
-        figures["mtf50_sweep"] = plots.sweep_figure(rows, run.measurable_pipelines(), current, devices)
+        figures["mtf50_sweep"] = plots.sweep_figure(rows, run.measurable_pipelines(), current, devices,
+                                                    devices_view.measured_phones(run))
         tables["mtf50_sweep"] = rows + ([{**current, "note": "current design"}] if current else [])
+    phones = devices_view.measured_phones(run)
+    if phones:
+        from engine import study_devices
+
+        figures["table6_phones_mtf50"] = study_devices.table6_figure(devices_view.table6_rows(run.neural_version))
+        tables["table6_phones_mtf50"] = phones
     figures.update(sweep_view.store_figures())
     pair = compare_view.runs(run)
     if pair is not None:

@@ -11,6 +11,7 @@ import streamlit as st
 from app import plots
 from app.compute import Run
 from engine.devices import load_devices
+from app.views import devices as devices_view
 from app.views import sweep_store
 from app.views.mtf import SETTINGS, _remember, _store, result_key, stored
 from engine import study
@@ -68,7 +69,18 @@ def render(run: Run) -> None:
     found = _store("sweep_results").get(key)
     if found:
         rows, current = found
-        st.plotly_chart(plots.sweep_figure(rows, pipelines, current, load_devices()), key="fig_sweep")
+        if not st.session_state.get("table6_on") and st.button("Add each phone's own MTF50 (about a minute)",
+                                                               key="sweep_phones"):
+            st.session_state.table6_on = True
+        bar = st.progress(0.0, text="Measuring the phones") if st.session_state.get("table6_on") else None
+        phones = devices_view.measured_phones(run, progress=bar and (
+            lambda done, total: bar.progress(done / total, text=f"Measuring the phones: {done}/{total} captures")))
+        if bar is not None:
+            bar.empty()
+        st.plotly_chart(plots.sweep_figure(rows, pipelines, current, load_devices(), phones), key="fig_sweep")
+        if phones:
+            st.caption("Diamonds: each Table 6 phone at its own pitch and F# (proxy lens, hex CFA, 35 dB, quick "
+                       "instrument; the Devices view has the table and CSV).")
         st.dataframe(rows, hide_index=True)
     else:
         st.info("Press **Run sweep** to measure (results stay for this session).")
