@@ -66,14 +66,23 @@ def cmd_study(args: argparse.Namespace) -> None:
 
     if (args.table is None) == (args.designs is None):
         raise UsageError("study: give either --table or --designs FILE")
-    if args.designs is None and args.table not in study.STUDY_TABLES:
-        raise UsageError(f"--table must be 2, 3, 5 or 6 (table 4 is not implemented yet), got {args.table}")
+    if args.designs is None and args.table not in study.STUDY_TABLES + (4,):
+        raise UsageError(f"--table must be 2, 3, 4, 5 or 6, got {args.table}")
     if args.out is not None:
         fileio.check_output_folder(args.out, "--out")
     try:
         photo_scale = {} if args.source_pixel_um is None else {"source_pixel_um": args.source_pixel_um}
         if args.designs is not None:
             return _cmd_study_designs(args)
+        if args.table == 4:
+            from engine import study_lowlight
+
+            if photo_scale:
+                raise UsageError("--source-pixel-um applies to tables 3 and 5")
+            report = study_lowlight.run_table4(quick=args.quick, max_images=args.max_images, images_dir=args.images,
+                                               out_dir=args.out, neural=args.neural, progress_factory=_progress_bar)
+            print(json.dumps(report, indent=2) if args.json else study_lowlight.format_report(report))
+            return None
         report = study.run_study(args.table, quick=args.quick, max_images=args.max_images, images_dir=args.images,
                                  out_dir=args.out,
                                  neural=args.neural, progress_factory=_progress_bar, **photo_scale)

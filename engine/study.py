@@ -152,9 +152,9 @@ def table3(
 
 FIXED_APERTURE_F_NUMBER = 2.6
 STUDY_TABLES = (2, 3, 5, 6)
-"""Tables the study reproduces: 6 (each phone of Table 6 at its own design: engine.study_devices),
-2 (MTF50), 3 (perceptual metrics), 5 (Table 3's metrics with the
-aperture fixed at F/2.6 and physical flux). Tables 4 (multi-frame Neural ISP) and 6 are not."""
+"""Tables run_study reproduces: 2 (MTF50), 3 (perceptual metrics), 5 (Table 3's metrics with the
+aperture fixed at F/2.6 and physical flux), 6 (each phone of Table 6 at its own design:
+engine.study_devices). Table 4 (low light, bursts) is engine.study_lowlight."""
 
 
 def study_designs(table: int) -> dict[str, DesignPoint]:
@@ -201,8 +201,8 @@ def run_study(table: int, *, quick: bool = False, max_images: int | None = None,
     from engine import figures
 
     if table not in STUDY_TABLES:
-        raise ValueError(f"table must be one of {', '.join(map(str, STUDY_TABLES))} (table 4 is not "
-                         f"implemented), got {table}")
+        raise ValueError(f"table must be one of {', '.join(map(str, STUDY_TABLES))} (table 4: "
+                         f"engine.study_lowlight.run_table4), got {table}")
     if table == 6:
         return _run_table6(quick=quick, out_dir=out_dir, neural=neural, progress_factory=progress_factory)
     if table == 2 and source_pixel_um != scenes.DEFAULT_SOURCE_PIXEL_UM:

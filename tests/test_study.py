@@ -149,9 +149,9 @@ def test_study_source_pixel_option_magnifies_the_photos(tmp_path, capsys):
 def test_study_refuses_an_empty_image_folder_and_unknown_tables(tmp_path, capsys):
     assert main(["study", "--table", "3", "--images", str(tmp_path)]) == 2
     assert "no PNG/JPEG/TIFF files" in capsys.readouterr().err
-    for table in ("4", "7"):
+    for table in ("1", "7"):
         assert main(["study", "--table", table]) == 2
-        assert "--table must be 2, 3, 5 or 6" in capsys.readouterr().err
+        assert "--table must be 2, 3, 4, 5 or 6" in capsys.readouterr().err
 
 
 def test_study_table5_fixes_the_aperture_and_lets_per_pixel_snr_fall_with_pitch(tmp_path, capsys):
