@@ -16,14 +16,14 @@ def images_figure(images: dict[str, np.ndarray | None], messages: dict[str, str]
                   zoom_y: float, pitch_um: float, grid: bool = False, rows: int = 0) -> go.Figure:
     """Side-by-side panels with matched axes: zooming or panning one zooms all (the linked view).
     ``zoom`` / ``zoom_x`` / ``zoom_y`` set the magnifier (factor, centre as 0..1 of the crop).
-    A None image shows its message instead. grid: 2 x 2 panels instead of one row; rows: that many
+    A None image shows its message instead. grid: two rows of panels instead of one; rows: that many
     rows instead (the A/B comparison's 2 x 4).
 
     Built as one plain dict (validated once by go.Figure): incremental make_subplots / update_*
     calls cost ~0.1 s per rerun, a tenth of the slider budget."""
     names = list(images)
-    rows = rows or (2 if grid and len(names) == 4 else 1)
-    cols = len(names) // rows
+    rows = rows or (2 if grid else 1)
+    cols = -(-len(names) // rows)
     h, w = next((im.shape[:2] for im in images.values() if im is not None), (1, 1))
     half_w, half_h = w / (2 * zoom), h / (2 * zoom)
     cx = min(max(zoom_x * w, half_w), w - half_w)

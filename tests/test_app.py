@@ -403,3 +403,13 @@ def test_sweep_figure_places_each_measured_phone_with_its_hover():
     assert list(h.x) == [0.6] and list(h.y) == [180.0] and list(v.y) == [170.0]
     assert "Phone A" in h.hovertext[0] and "F/2.8" in h.hovertext[0]
     assert not any(name.startswith("phones") for name in (t.name for t in plots.sweep_figure(rows, ("traditional",), None, []).data))
+
+
+def test_two_row_layout_places_all_five_panels():
+    images = {name: np.full((16, 16, 3), 0.5) for name in ("ground_truth", "demosaic", "traditional", "deconv", "neural")}
+    one_row = plots.images_figure(images, {}, 1, 0.5, 0.5, 0.35)
+    two_rows = plots.images_figure(images, {}, 1, 0.5, 0.5, 0.35, grid=True)
+    assert len(one_row.data) == len(two_rows.data) == 5
+    tops = {round(two_rows.layout[f"yaxis{'' if i == 0 else i + 1}"].domain[1], 3) for i in range(5)}
+    assert len(tops) == 2  # two rows of panels
+    assert len({round(one_row.layout[f"yaxis{'' if i == 0 else i + 1}"].domain[1], 3) for i in range(5)}) == 1

@@ -11,6 +11,8 @@ from app.state import ZOOMS
 from engine.isp import PIPELINES
 
 PANELS = ("ground_truth",) + PIPELINES
+LAYOUT_LABELS = {"1 x 4": "one row", "2 x 2": "two rows"}
+"""The layout values (kept for links: ``app_layout=1x4|2x2``) and what the radio shows."""
 
 
 def panel_messages(outputs: dict) -> dict[str, str]:
@@ -73,7 +75,7 @@ def render(run: Run) -> None:
                            persist_state="page")
     x_col.slider("centre x", 0.0, 1.0, step=0.01, key="zx", persist_state="page")
     y_col.slider("centre y", 0.0, 1.0, step=0.01, key="zy", persist_state="page")
-    layout_col.radio("Layout", ["1 x 4", "2 x 2"], key="layout", persist_state="page")
+    layout_col.radio("Layout", list(LAYOUT_LABELS), key="layout", format_func=LAYOUT_LABELS.get, persist_state="page")
     note_col.caption("All panels share one view: drag to pan, scroll to zoom, double-click to reset; "
                      "the magnifier sets that shared view.")
     st.selectbox("Neural ISP net", list(NEURAL_CHOICE_LABELS), key="neural", format_func=NEURAL_CHOICE_LABELS.get,
