@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from app import cache, compute, export, plots, plots_devices, plots_lens, state
 from engine.devices import load_devices
 from app.upload import UploadError, prepare_upload
-from engine import simulate
+from engine import scenes, simulate
 from engine.design import DEFAULT_PRESET, DesignPoint, OCLOffsets, preset, presets, to_query
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
@@ -346,7 +346,9 @@ def test_wavefront_title_lines_are_short_enough_for_its_column():
 
 def test_fit_to_crop_scales_the_photo_to_just_cover_the_view():
     fitted = compute.place_photo(1200, 1600, 100.0, 0.5, 0.5, fit=True)
-    assert 1200 * fitted.source_pixel_um == pytest.approx(100.0, rel=2e-3) and fitted.source_pixel_um < 0.35
+    # just covers: the engine's covering rule (scenes.covering_pixel_um), COVER_SLACK beyond the view
+    assert 1200 * fitted.source_pixel_um == pytest.approx(100.0 * scenes.COVER_SLACK, rel=2e-3)
+    assert fitted.source_pixel_um < 0.35
     assert fitted.offset_um == (0.0, 0.0)
 
 

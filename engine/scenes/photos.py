@@ -108,9 +108,10 @@ def photo_extent_um(path: str | Path, source_pixel_um: float = DEFAULT_SOURCE_PI
     return h * source_pixel, w * source_pixel
 
 
-COVER_SLACK = 1.001
-"""A photo enlarged to cover a view is enlarged 0.1 % beyond it, so rounding never reaches past its
-edge (the app's placement used 0.1 %, the training views 2 %: one rule now)."""
+COVER_SLACK = 1.02
+"""A photo enlarged to cover a view is enlarged 2 % beyond it, so rounding never reaches past its
+edge (the study's and the training data's rule since 2026-11-25; the app's placement had its own
+0.1 % and now uses this one)."""
 
 
 def covering_pixel_um(rows: int, cols: int, view_um: float, source_pixel_um: float = DEFAULT_SOURCE_PIXEL_UM) -> float:
