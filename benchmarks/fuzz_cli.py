@@ -250,7 +250,7 @@ def _case_mtf(rng, fixtures):
 
 def _case_study(rng, fixtures):
     """Only failing studies (a valid one runs for minutes): each carries a fault found before any work."""
-    faults = [["--table", "4"], ["--table", "abc"], ["--table", "3", "--source-pixel-um", "nan"],
+    faults = [["--table", "7"], ["--table", "4", "--source-pixel-um", "0.5"], ["--table", "abc"], ["--table", "3", "--source-pixel-um", "nan"],
               ["--table", "2", "--out", fixtures["text.npz"]], ["--table", "3", "--source-pixel-um", "0.01"],
               ["--table", "2", "--out", ""], ["--table", "5", "--bogus"], []]
     return ["study"] + rng.choice(faults)
