@@ -32,6 +32,14 @@ ROWS = (
 NOT_TRAINED = "not trained yet: a multi-frame Neural ISP (fusion inside the network) needs its own training"
 
 
+PAPER_COLUMNS = ("psnr_dB", "msssim", "lpips", "mtf50_h", "mtf50_v")
+
+
+def _paper_cells(theirs: dict) -> dict:
+    """The paper's metric values of one row, keyed ``<metric>_paper``."""
+    return {f"{key}_paper": theirs[key] for key in PAPER_COLUMNS}
+
+
 def lowlight_design(frames: int) -> DesignPoint:
     """Preset 0.35 (F/1.66) at SNR_PER_FRAME_DB per frame with ``frames`` frames."""
     return presets()["0.35"].replace(snr_db=SNR_PER_FRAME_DB, burst=frames)
@@ -48,8 +56,7 @@ def table4(images: list, *, extent_um: float, size_px: int, count: int, neural: 
     rows, done = [], 0
     for name, pipeline, frames in ROWS:
         theirs = paper[name]
-        row = {"method": name, "frames": frames, "snr_db_per_frame": SNR_PER_FRAME_DB,
-               **{f"{key}_paper": theirs[key] for key in ("psnr_dB", "msssim", "lpips", "mtf50_h", "mtf50_v")}}
+        row = {"method": name, "frames": frames, "snr_db_per_frame": SNR_PER_FRAME_DB, **_paper_cells(theirs)}
         if pipeline is None:
             rows.append(row | {"note": NOT_TRAINED})
             continue
@@ -68,8 +75,7 @@ def table4(images: list, *, extent_um: float, size_px: int, count: int, neural: 
         done += 1
         if progress:
             progress(done, len(ours))
-    rows += [{"method": name, "frames": None, "snr_db_per_frame": SNR_PER_FRAME_DB,
-              **{f"{key}_paper": theirs[key] for key in ("psnr_dB", "msssim", "lpips", "mtf50_h", "mtf50_v")},
+    rows += [{"method": name, "frames": None, "snr_db_per_frame": SNR_PER_FRAME_DB, **_paper_cells(theirs),
               "note": "the paper's figures, not re-run here"}
              for name, theirs in paper.items() if name not in {r[0] for r in ROWS}]
     return rows
@@ -81,7 +87,7 @@ def format_table4(rows: list[dict]) -> list[str]:
              f"{'MTF50 H':>15} | {'MTF50 V':>15} | note"]
     for r in rows:
         cells = []
-        for key, fmt in (("psnr_dB", ".2f"), ("msssim", ".3f"), ("lpips", ".3f"), ("mtf50_h", ".0f"), ("mtf50_v", ".0f")):
+        for key, fmt in zip(PAPER_COLUMNS, (".2f", ".3f", ".3f", ".0f", ".0f")):
             mine = "-" if r.get(key) is None else format(r[key], fmt)
             cells.append(f"{mine:>7} / {r[f'{key}_paper']:<7}")
         lines.append(f"{r['method']:<34} {r['frames'] or '-':>6} | " + " | ".join(cells) + f" | {r.get('note', '')}")

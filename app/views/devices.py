@@ -35,12 +35,22 @@ def table6_rows(neural_version: str, _progress=None) -> list[dict]:
     return study_devices.table6(size_px=settings["size_px"], count=settings["count"], progress=_progress)
 
 
-def measured_phones(run: Run, *, progress=None) -> list[dict] | None:
-    """The phone rows of Table 6 (each phone's own MTF50) once this session asked for them (Devices
-    or Sweep view), else None; measured on the first call with ``progress(done, total)``, then cached."""
+def measured_rows(run: Run) -> list[dict] | None:
+    """Every Table 6 row (phones and Table 1 designs) once this session asked for them (Devices or
+    Sweep view), else None; the first call measures them behind a progress bar, later calls hit the cache."""
     if not st.session_state.get("table6_on"):
         return None
-    return [r for r in table6_rows(run.neural_version, _progress=progress) if r["kind"] == "phone"]
+    bar = st.progress(0.0, text="Measuring the phones")
+    rows = table6_rows(run.neural_version, _progress=lambda done, total: bar.progress(
+        done / total, text=f"Measuring the phones: {done}/{total} captures"))
+    bar.empty()
+    return rows
+
+
+def measured_phones(run: Run) -> list[dict] | None:
+    """The phone rows of :func:`measured_rows` (each phone's own MTF50), else None."""
+    rows = measured_rows(run)
+    return None if rows is None else [r for r in rows if r["kind"] == "phone"]
 
 
 def phone_mtf50(run: Run) -> None:
@@ -56,10 +66,7 @@ def phone_mtf50(run: Run) -> None:
                    "trained design) at each phone's pitch and F#, with the preset lens, the hex CFA and 35 dB.")
         return
     st.session_state.table6_on = True
-    bar = st.progress(0.0, text="Measuring the phones")
-    rows = table6_rows(run.neural_version, _progress=lambda done, total: bar.progress(done / total,
-                                                                                        text=f"Measuring: {done}/{total} captures"))
-    bar.empty()
+    rows = measured_rows(run)
     st.plotly_chart(study_devices.table6_figure(rows), key="fig_table6")
     quick = STUDY_SETTINGS["quick"]
     st.caption(f"Quick instrument ({quick['size_px']} px, {quick['count']} grating frequencies); "

@@ -65,12 +65,12 @@ def collect(run: Run) -> tuple[dict, dict, dict]:
         figures["mtf50_sweep"] = plots.sweep_figure(rows, run.measurable_pipelines(), current, devices,
                                                     devices_view.measured_phones(run))
         tables["mtf50_sweep"] = rows + ([{**current, "note": "current design"}] if current else [])
-    phones = devices_view.measured_phones(run)
-    if phones:
+    table6 = devices_view.measured_rows(run)
+    if table6:
         from engine import study_devices
 
-        figures["table6_phones_mtf50"] = study_devices.table6_figure(devices_view.table6_rows(run.neural_version))
-        tables["table6_phones_mtf50"] = phones
+        figures["table6_phones_mtf50"] = study_devices.table6_figure(table6)
+        tables["table6_phones_mtf50"] = [r for r in table6 if r["kind"] == "phone"]
     figures.update(sweep_view.store_figures())
     pair = compare_view.runs(run)
     if pair is not None:

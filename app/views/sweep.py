@@ -72,11 +72,7 @@ def render(run: Run) -> None:
         if not st.session_state.get("table6_on") and st.button("Add each phone's own MTF50 (about a minute)",
                                                                key="sweep_phones"):
             st.session_state.table6_on = True
-        bar = st.progress(0.0, text="Measuring the phones") if st.session_state.get("table6_on") else None
-        phones = devices_view.measured_phones(run, progress=bar and (
-            lambda done, total: bar.progress(done / total, text=f"Measuring the phones: {done}/{total} captures")))
-        if bar is not None:
-            bar.empty()
+        phones = devices_view.measured_phones(run)
         st.plotly_chart(plots.sweep_figure(rows, pipelines, current, load_devices(), phones), key="fig_sweep")
         if phones:
             st.caption("Diamonds: each Table 6 phone at its own pitch and F# (proxy lens, hex CFA, 35 dB, quick "
