@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from app import cache
 from app.state import UPLOAD_SCENE, ViewState
@@ -168,20 +165,8 @@ class Run:
         return self._once(("out", pipeline), make)
 
     def outputs(self, pipelines: tuple[str, ...] = PIPELINES) -> dict[str, cache.Stage]:
-        """:meth:`output` of every pipeline, computed side by side (a thread each, queueing for the
-        WORKERS cores): the traditional, demosaic and deconv pipelines run beside the Neural ISP."""
-        self.capture()
-        missing = [p for p in pipelines if ("out", p) not in self._memo]
-        if len(missing) > 1:
-            ctx = get_script_run_ctx()
-
-            def compute(pipeline: str) -> cache.Stage:
-                if ctx is not None:
-                    add_script_run_ctx(threading.current_thread(), ctx)
-                return self.output(pipeline)
-
-            with ThreadPoolExecutor(len(missing)) as pool:
-                list(pool.map(compute, missing))
+        """:meth:`output` of every pipeline, one after the other (computing them side by side in
+        threads stalled a browser session's reruns intermittently in CI; docs/app.md)."""
         return {p: self.output(p) for p in pipelines}
 
     def metrics(self, pipeline: str) -> dict:
