@@ -59,13 +59,15 @@ def scene_label(name: str) -> str:
 def typed_slider(container, label: str, lo: float, hi: float, step: float, key: str, fmt: str,
                  disabled: bool = False, help: str | None = None) -> None:
     """A slider with a number box beside it where the exact value can be typed; both hold
-    ``st.session_state[key]`` (the box is ``<key>_typed``)."""
+    ``st.session_state[key]`` (the box is ``<key>_typed``; ``<key>_shown`` is the value the box was
+    last drawn with, see session.on_typed)."""
     typed = f"{key}_typed"
     st.session_state[typed] = st.session_state[key]
     left, right = container.columns([2.6, 1.4], vertical_alignment="bottom")
     left.slider(label, lo, hi, step=step, key=key, format=fmt, disabled=disabled, help=help)
     right.number_input(f"{label}, typed", lo, hi, step=step, key=typed, format=fmt, disabled=disabled,
                        label_visibility="collapsed", on_change=session.on_typed, args=(typed, key))
+    st.session_state[f"{key}_shown"] = st.session_state[typed]
 
 
 def sidebar() -> tuple[DesignPoint | None, str | None, ViewState, PreparedUpload | None, str | None]:

@@ -141,5 +141,9 @@ def on_unpin() -> None:
 
 
 def on_typed(typed_key: str, key: str) -> None:
-    """A typed number box sets its slider."""
+    """A typed number box sets its slider, unless the box sent back the value it was last drawn with:
+    then nobody typed; a rerun interrupted before the box was redrawn (fast slider key presses) left
+    the browser's box behind the slider, and taking its old value would undo the slider's move."""
+    if st.session_state[typed_key] == st.session_state.get(f"{key}_shown"):
+        return
     st.session_state[key] = st.session_state[typed_key]
