@@ -135,11 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_number("--crop", int, Allowed(16, 512, "pixels", 8), "crop size (default 112)", default=112)
     p.add_number("--lr", float, Allowed(1e-6, 1.0), "peak learning rate (cosine decay to 1e-4, default 1e-3)",
                  default=1e-3)
+    p.add_number("--lr-final", float, Allowed(1e-7, 1.0), "learning rate at the end of the cosine (default 1e-4)",
+                 default=1e-4)
+    p.add_number("--perceptual-weight", float, Allowed(0.0, 10.0), "weight of the LPIPS term in the loss, beside "
+                 "L1 (default 0: L1 only)", default=0.0)
+    p.add_number("--train-snr-min-db", float, Allowed(0.0, 60.0), "lowest per-step training SNR, dB (default 30)",
+                 default=30.0)
+    p.add_number("--train-snr-max-db", float, Allowed(0.0, 60.0), "highest per-step training SNR, dB (default 40)",
+                 default=40.0)
     p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of initialisation, crops and noise (default 0)", default=0)
     p.add_argument("--out", help="weights file, e.g. pretrained/neural_<hash>.pt (checkpoint: .ckpt beside it); "
                                  "with --universal default pretrained/neural_universal.pt")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
-    p.add_argument("--init", help="start from this checkpoint (.ckpt), e.g. a shared base model; 'universal': "
+    p.add_argument("--init", help="start from this checkpoint (.ckpt) or weights (pretrained/*.pt), e.g. a shared "
+                                  "base model or the design's shipped net; 'universal': "
                                   "fine-tune the universal net for the design into the user weights folder "
                                   "($SMALLPIX_USER_WEIGHTS), as the app's 'Train a Neural ISP for this design' does")
     p.add_argument("--universal", action="store_true",

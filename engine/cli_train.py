@@ -28,7 +28,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise UsageError(f"--device must be auto, cpu or cuda, got {args.device!r}")
     if args.init is not None:
         _check_checkpoint(args.init)
-    cfg = neural_train.TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
+    if args.train_snr_min_db > args.train_snr_max_db:
+        raise UsageError(f"--train-snr-min-db ({args.train_snr_min_db:g}) must not exceed --train-snr-max-db "
+                         f"({args.train_snr_max_db:g})")
+    cfg = neural_train.TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, lr_final=args.lr_final,
+                                   seed=args.seed, perceptual_weight=args.perceptual_weight,
+                                   snr_range_db=(args.train_snr_min_db, args.train_snr_max_db))
     progress, bar = _step_bar(args.steps, f"train {design.design_hash()}")
 
     try:

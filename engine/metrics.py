@@ -146,3 +146,32 @@ def texture_mtf(
         ratio = sums[0] / np.where(sums[1] > 0, sums[1], np.nan)
         curves.append(np.sqrt(np.clip(ratio, 0.0, None))[keep])
     return centres[keep] * 1e3 / pitch_um, curves[0], curves[1]
+
+
+def _radial_frequency_cyc_per_mm(shape: tuple[int, int], pitch_um: float) -> np.ndarray:
+    """|f| of every FFT bin of an image of ``shape`` sampled at ``pitch_um``, cycles/mm."""
+    fy = np.fft.fftfreq(shape[0], d=pitch_um / 1000.0)
+    fx = np.fft.fftfreq(shape[1], d=pitch_um / 1000.0)
+    return np.hypot(fy[:, None], fx[None, :])
+
+
+def energy_above(luminance: np.ndarray, pitch_um: float, freq_cyc_per_mm: float) -> float:
+    """Fraction of the (mean-removed, Hann-windowed) spectral energy of ``luminance`` (H, W) at radial
+    frequencies above ``freq_cyc_per_mm`` (e.g. the lens cutoff: detail no pipeline can restore)."""
+    power = _windowed_power(luminance)
+    above = _radial_frequency_cyc_per_mm(power.shape, pitch_um) > freq_cyc_per_mm
+    total = power.sum()
+    return float(power[above].sum() / total) if total > 0 else 0.0
+
+
+def ideal_lowpass(image: np.ndarray, pitch_um: float, freq_cyc_per_mm: float) -> np.ndarray:
+    """``image`` (H, W[, C]) with every radial frequency above ``freq_cyc_per_mm`` removed (an ideal
+    circular low-pass; mirror-padded so the image borders add no leakage)."""
+    image = np.asarray(image, dtype=np.float64)
+    h, w = image.shape[:2]
+    padded = np.pad(image, ((0, h), (0, w)) + ((0, 0),) * (image.ndim - 2), mode="symmetric")
+    keep = _radial_frequency_cyc_per_mm(padded.shape[:2], pitch_um) <= freq_cyc_per_mm
+    if image.ndim == 3:
+        keep = keep[..., None]
+    spectrum = np.fft.fft2(padded, axes=(0, 1)) * keep
+    return np.real(np.fft.ifft2(spectrum, axes=(0, 1)))[:h, :w].astype(np.float32)

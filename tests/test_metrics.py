@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from engine import metrics
 from engine.metrics import grating_contrast, mtf50, mtf_crossing, slanted_edge_sfr, texture_mtf
 
 PITCH_UM = 0.5
@@ -112,3 +113,26 @@ def test_mtf_crossings_at_10_30_and_50_percent():
 def test_texture_mtf_refuses_mismatched_sizes():
     with pytest.raises(ValueError, match="same image size"):
         texture_mtf(np.zeros((32, 32)), np.zeros((32, 32)), np.zeros((16, 16)), PITCH_UM)
+
+
+def _cosine(f_cyc_per_mm: float, pitch_um: float, n: int = 128) -> np.ndarray:
+    x = np.arange(n) * pitch_um / 1000.0
+    return np.broadcast_to(np.cos(2 * np.pi * f_cyc_per_mm * x)[None, :], (n, n)).copy()
+
+
+def test_energy_above_a_frequency_counts_only_the_components_beyond_it():
+    pitch = 0.5  # Nyquist 1000 cycles/mm
+    img = _cosine(250.0, pitch) + 0.5 * _cosine(750.0, pitch)
+    # the 750 component carries 0.25 / 1.25 of the energy
+    assert metrics.energy_above(img, pitch, 500.0) == pytest.approx(0.2, abs=0.02)
+    assert metrics.energy_above(img, pitch, 900.0) < 0.01
+    assert metrics.energy_above(img, pitch, 100.0) > 0.99
+
+
+def test_ideal_lowpass_keeps_what_lies_below_the_cutoff_and_removes_the_rest():
+    pitch = 0.5
+    low, high = _cosine(250.0, pitch), _cosine(750.0, pitch)
+    out = metrics.ideal_lowpass(np.stack([low + high, low], axis=-1), pitch, 500.0)
+    inner = (slice(16, -16), slice(16, -16))  # away from the mirror seam
+    assert np.abs(out[..., 0][inner] - low[inner]).max() < 0.05
+    assert np.abs(out[..., 1][inner] - low[inner]).max() < 0.05

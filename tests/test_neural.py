@@ -301,3 +301,34 @@ def test_shipped_weights_resolve_more_as_pixels_shrink():
         neural = [row[f"{axis}_neural"] for row in rows]  # 0.75 um first
         assert all(b > a for a, b in zip(neural, neural[1:])), (axis, neural)
         assert rows[-1][f"{axis}_neural"] >= 2.5 * rows[-1][f"{axis}_traditional"], (axis, rows[-1])
+
+
+def test_fine_tune_starts_from_shipped_folded_weights_with_their_lineage(tmp_path):
+    """--init with a pretrained/*.pt file: the unfolded net computes what the folded one does, and the
+    run records the manifest's step total as its lineage; the LPIPS term of the loss trains."""
+    design = preset("0.35")
+    weights_dir = tmp_path / "weights"
+    entry, folded = _export_tiny(weights_dir, design)
+    registry.update_manifest(lambda m: m["weights"][0].update(steps={"total": 123}), weights_dir)
+    net = M.build_model(TINY)
+    base = T._load_init(net, weights_dir / entry["file"])
+    assert base["lineage_steps"] == 123 and base["file"] == entry["file"]
+    raw, sigma = _inputs(32, 32)
+    with torch.no_grad():
+        assert float((net.eval()(raw, sigma) - folded.eval()(raw, sigma)).abs().max()) < 5e-3  # fp16 file
+    spec = data.CacheSpec(size_px=64, photo_views=0, dead_leaves=2, text=0, gratings=2, edges=1, stars=0, val_views=0)
+    data.build_cache(design, data.cache_path(design, tmp_path), spec, psf_pixel=_gaussian_psf())
+    cfg = T.TrainConfig(steps=3, batch=2, crop=48, lr=1e-3, warmup=1, ckpt_every=10, perceptual_weight=0.1)
+    summary = T.train([design], tmp_path / "ft.pt", cfg, model_config=TINY, cache_dir=tmp_path, cache_spec=spec,
+                      export=False, init=weights_dir / entry["file"], log=lambda *a: None)
+    assert summary["steps"] == 3 and np.isfinite(summary["final_loss"])
+    meta = torch.load(tmp_path / "ft.ckpt", weights_only=True)["meta"]
+    assert meta["base"]["lineage_steps"] == 123
+
+
+def test_display_transform_in_torch_matches_the_colour_chain():
+    from engine.isp import color
+
+    rgb = np.random.default_rng(0).uniform(0, 0.9, (2, 8, 8, 3)).astype(np.float32)
+    ours = T.display_torch(torch.from_numpy(rgb).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert np.abs(ours - color.camera_to_display(rgb)).max() < 1e-5

@@ -6,9 +6,8 @@ import torch
 
 from engine.design import preset
 from engine.isp import PipelineUnavailable
-from engine.isp.neural import infer, registry, universal, universal_data
+from engine.isp.neural import infer, registry, training_charts, universal, universal_data
 from engine.isp.neural import model as M
-from engine.isp.neural.universal_train import warm_start
 from engine.simulate import capture_scene
 
 TINY = M.ModelConfig(channels=8, dilations=((1, 1), (2, 2)))
@@ -72,7 +71,7 @@ def test_warm_start_reproduces_the_source_net(tmp_path):
     source = _randomise(M.build_model(TINY), 4)
     entry = registry.export_weights(source, preset("0.45"), tmp_path / "src.pt", steps={}, training={}, validation={})
     net = M.build_model(TINY_UNIVERSAL)
-    warm_start(net, tmp_path / entry["file"])
+    registry.warm_start(net, tmp_path / entry["file"])
     raw = torch.rand(1, 1, 32, 32) * 0.8
     sigma = torch.sqrt(raw) * 0.02
     cond = torch.rand(1, universal.COND_FEATURES, 32, 32)
@@ -101,7 +100,7 @@ def test_random_designs_are_valid_and_seeded():
 
 def test_training_grating_is_never_the_instrument():
     rng = np.random.default_rng(0)
-    img = universal_data.random_grating(0.2, (64, 64), rng, 1000.0)
+    img = training_charts.random_grating(0.2, (64, 64), rng, 1000.0)
     assert img.shape == (64, 64, 3) and np.isfinite(img).all()
     # a coloured, oriented sinusoid: channels differ and both axes vary
     assert np.ptp(img[..., 0] / img[..., 1]) > 0.01

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.scenes.charts import colour_checker, grating, siemens_star, slanted_edge
+from engine.scenes.charts import ISO_EDGE_ANGLE_DEG, ISO_EDGE_CONTRAST, colour_checker, grating, siemens_star, slanted_edge
 from engine.scenes.grid import DX_UM_RANGE, ILLUMINANT, SHAPE_RANGE, SceneError
 from engine.scenes.leaves import MAX_DEAD_LEAVES_DISKS, dead_leaves
 from engine.scenes.photos import (
@@ -57,7 +57,7 @@ from engine.scenes.photos import (
 from engine.scenes.text import CJK_FONT_CANDIDATES, TEXT_LINES, TEXT_ROW_SCALE, TEXT_TILE_EMS, cjk_font_path, text_chart
 
 __all__ = [
-    "ASSETS", "BUNDLED_PHOTOS", "CHARTS", "COVER_SLACK", "CJK_FONT_CANDIDATES", "DEFAULT_SOURCE_PIXEL_UM", "DX_UM_RANGE", "ILLUMINANT",
+    "ASSETS", "BUNDLED_PHOTOS", "ISO_EDGE_ANGLE_DEG", "ISO_EDGE_CONTRAST", "CHARTS", "COVER_SLACK", "CJK_FONT_CANDIDATES", "DEFAULT_SOURCE_PIXEL_UM", "DX_UM_RANGE", "ILLUMINANT",
     "IMAGES_DIR", "MAX_DEAD_LEAVES_DISKS", "MAX_IMAGE_FILE_MB", "MAX_IMAGE_MEGAPIXELS", "PHOTO_SETS_JSON",
     "PHOTO_SPLITS", "SCENE_NAMES", "SHAPE_RANGE", "TEXT_LINES", "TEXT_ROW_SCALE", "TEXT_TILE_EMS",
     "PhotoSetMissing", "SceneError", "cjk_font_path", "colour_checker", "covering_pixel_um", "covering_source_pixel_um",

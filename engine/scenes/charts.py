@@ -14,6 +14,9 @@ from engine.scenes.grid import ILLUMINANT, SceneError, axes_um, check_grid, neut
 from engine.validation import check_int_range, check_range
 
 _COLOUR_CHECKER_FRAME = 0.03
+ISO_EDGE_ANGLE_DEG, ISO_EDGE_CONTRAST = 5.0, 4.0
+"""The ISO 12233:2017 low-contrast slanted edge: degrees off vertical, and contrast ratio (the e-SFR
+instrument's defaults, engine.instruments)."""
 
 
 def grating(dx_um: float, shape: tuple[int, int], *, orientation: str, freq_cyc_per_mm: float = 100.0,
@@ -51,7 +54,8 @@ def square_halfplane_coverage(t, a, b):
     return q / (2.0 * a * b)
 
 
-def slanted_edge(dx_um: float, shape: tuple[int, int], *, angle_deg: float = 5.0, contrast_ratio: float = 4.0,
+def slanted_edge(dx_um: float, shape: tuple[int, int], *, angle_deg: float = ISO_EDGE_ANGLE_DEG,
+                 contrast_ratio: float = ISO_EDGE_CONTRAST,
                  high: float = 0.8) -> np.ndarray:
     """ISO 12233-style edge through the scene origin, with exact area anti-aliasing.
 

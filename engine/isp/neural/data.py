@@ -12,8 +12,10 @@ Sources (disjoint from the test split by construction of assets/photo_sets.json)
 * ``train`` photo split (28 photos), several random views each, source pixel log-uniform in
   ``PHOTO_SOURCE_PIXEL_UM`` = 0.3-0.8 um, so that every Table 1 design sees photos minified and
   magnified as much as the Table 3 protocol shows them (0.47x to 2.2x its pitch);
-* colour dead leaves (fresh seeds), the Latin + CJK text chart at random sizes and offsets, neutral
-  sinusoidal gratings (H and V, random frequency / mean / contrast), slanted edges, Siemens stars.
+* the Latin + CJK text chart at random sizes and offsets, and charts that never match an MTF
+  instrument at its measurement settings (:mod:`training_charts`): colour dead leaves, coloured
+  sinusoidal gratings of random angle / phase / frequency / mean / contrast, slanted edges away from
+  the e-SFR edge angle, Siemens stars.
 
 Validation uses the ``validation`` split (7 photos) with fixed seeds and noise at the design's SNR.
 Crops handed to the network start at multiples of ``CFA_PERIOD_PX`` = 8 pixels and are never flipped
@@ -31,9 +33,12 @@ import numpy as np
 
 from engine import scenes, sensor
 from engine.design import DesignPoint
+from engine.isp.neural import training_charts as charts
 from engine.simulate import CFA_PERIOD_PX, SceneCapturer
 
-CACHE_VERSION = 2  # 2: photos reconstructed linearly (engine.scenes.photo), 0.3-0.8 um, more views
+CACHE_VERSION = 3  # 2: photos reconstructed linearly, 0.3-0.8 um, more views; 3: instrument-free charts
+RANDOM_GRATING = "random_grating"
+"""Source name of a training_charts.random_grating capture (coloured, any angle and phase)."""
 PHOTO_SOURCE_PIXEL_UM = (0.3, 0.8)
 """Range (log-uniform) of the source pixel of training photos on the sensor, micrometres."""
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[3] / "out" / "neural_cache"
@@ -58,25 +63,19 @@ class CacheSpec:
         return dict(self.__dict__)
 
 
-def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path]) -> list[tuple[str, dict]]:
-    """(scene name or path, scene params) for every training capture."""
+def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path], pitch_um: float) -> list[tuple[str, dict]]:
+    """(scene name or path, scene params) for every training capture (charts from training_charts)."""
     items: list[tuple[str, dict]] = []
     for path in photos:
         for _ in range(spec.photo_views):
             items.append((str(path), {"source_pixel_um": float(np.exp(rng.uniform(*np.log(PHOTO_SOURCE_PIXEL_UM))))}))
-    for _ in range(spec.dead_leaves):
-        items.append(("dead_leaves", {"colour": True, "rmin_um": float(rng.uniform(0.2, 0.6)),
-                                      "rmax_um": float(rng.uniform(20, 60))}))
+    items += [("dead_leaves", charts.dead_leaves_params(rng, pitch_um)) for _ in range(spec.dead_leaves)]
     for _ in range(spec.text):
         items.append(("text", {"text_height_um": float(rng.uniform(2.0, 9.0)),
                                "ink": float(rng.uniform(0.02, 0.2)), "paper": float(rng.uniform(0.5, 0.9))}))
-    for k in range(spec.gratings):
-        items.append(("grating_h" if k % 2 == 0 else "grating_v", {"_grating": True}))
-    for _ in range(spec.edges):
-        items.append(("slanted_edge", {"angle_deg": float(rng.uniform(-180, 180)),
-                                       "contrast_ratio": float(rng.uniform(2, 10))}))
-    for _ in range(spec.stars):
-        items.append(("siemens_star", {"n_cycles": int(rng.integers(24, 160)), "radius_um": 1e4}))
+    items += [(RANDOM_GRATING, {}) for _ in range(spec.gratings)]
+    items += [("slanted_edge", charts.edge_params(rng)) for _ in range(spec.edges)]
+    items += [("siemens_star", charts.star_params(rng)) for _ in range(spec.stars)]
     return items
 
 
@@ -86,10 +85,10 @@ class _Capturer(SceneCapturer):
     def __call__(self, name: str, params: dict, rng: np.random.Generator, *, noise: str = "none"):
         d, params = self.design, dict(params)
         view_um = self.shape[0] * d.dx_um
-        if params.pop("_grating", False):
-            nyq = 1000.0 / (2 * d.pitch_um)
-            params.update(freq_cyc_per_mm=float(rng.uniform(0.05, 1.0) * nyq), mean=float(rng.uniform(0.15, 0.6)),
-                          contrast=float(rng.uniform(0.2, 0.9)))
+        if name == RANDOM_GRATING:
+            image = charts.random_grating(d.dx_um, self.shape, rng, 1000.0 / (2 * d.pitch_um))
+            cap = self.capture(image, int(rng.integers(2**31)), frames=1, noise=noise)
+            return cap.raw, cap.noise_sigma, cap.ground_truth
         if "source_pixel_um" in params:  # a photo: random view inside it
             sp = params["source_pixel_um"] = scenes.covering_source_pixel_um(name, view_um, params["source_pixel_um"])
             h_um, w_um = scenes.photo_extent_um(name, sp)
@@ -115,7 +114,7 @@ def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSp
         raise ValueError(f"cache size_px must be a multiple of {CFA_PERIOD_PX}, got {spec.size_px}")
     capture = _Capturer(design, spec.size_px, psf_pixel)
     rng = np.random.default_rng(spec.seed)
-    train_items = _source_list(spec, rng, scenes.photo_set("train") if spec.photo_views else [])
+    train_items = _source_list(spec, rng, scenes.photo_set("train") if spec.photo_views else [], design.pitch_um)
     val_items = [(str(p), {"source_pixel_um": 0.35}) for p in (scenes.photo_set("validation") if spec.val_views else [])
                  for _ in range(spec.val_views)]
     total, done = len(train_items) + len(val_items), 0

@@ -197,6 +197,30 @@ def load_model(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> M
     return _cached_load(entry, directory)
 
 
+@torch.no_grad()
+def warm_start(net: M.NeuralISP, weights: str | Path) -> dict:
+    """Load folded weights (a ``pretrained/*.pt`` file) into the unfolded ``net``: each RepConv's 3x3
+    kernel takes the folded kernel (less the identity it will add back), its 1x1 branch starts at
+    zero; input channels the source net lacks start at zero. Returns {file, design_hash}."""
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    folded = {k: v.float() for k, v in state["state_dict"].items()}
+    own = net.state_dict()
+    for key, value in folded.items():
+        target = own[key]
+        if target.shape != value.shape:  # the head: more input channels
+            target.zero_()
+            target[:, : value.shape[1]] = value
+        else:
+            target.copy_(value)
+    for name, module in net.named_modules():
+        if isinstance(module, M.RepConv) and not module.folded:
+            module.conv1.weight.zero_()
+            if module.identity:
+                module.conv3.weight[:, :, 1, 1] -= torch.eye(module.cout)
+    net.load_state_dict(own)
+    return {"file": Path(weights).name, "design_hash": state.get("design_hash")}
+
+
 def _save_folded(net: M.NeuralISP, out: Path, key: str) -> dict:
     """Fold a copy of ``net``, save it as fp16 to ``out`` under ``key`` (its design hash, or
     ``UNIVERSAL_KEY``); returns the manifest fields that describe the file and architecture."""

@@ -33,6 +33,7 @@ class TrainConfig:
     lr_final: float = 1e-4
     warmup: int = 50
     gamma_weight: float = 0.5
+    perceptual_weight: float = 0.0  # x LPIPS (AlexNet) of the display-encoded crops
     snr_range_db: tuple = (30.0, 40.0)
     seed: int = 0
     ckpt_every: int = 100
@@ -51,11 +52,33 @@ def set_threads() -> int:
     return n
 
 
-def loss_fn(out: torch.Tensor, gt: torch.Tensor, gamma_weight: float) -> torch.Tensor:
+def display_torch(camera_rgb: torch.Tensor) -> torch.Tensor:
+    """engine.isp.color.camera_to_display in torch, differentiable: (B, 3, H, W) linear camera RGB
+    -> sRGB-encoded display RGB in [0, 1] (white balance, CCM, tone curve, sRGB encoding)."""
+    from engine.isp import color
+
+    chain = color.color_chain()
+    gains = torch.as_tensor(chain.wb_gains, dtype=camera_rgb.dtype).view(1, 3, 1, 1)
+    ccm = torch.as_tensor(chain.ccm, dtype=camera_rgb.dtype)
+    linear = torch.einsum("ij,bjhw->bihw", ccm, camera_rgb * gains).clamp(0.0, 1.0)
+    a = chain.tone_strength
+    toned = (1 - a) * linear + a * linear * linear * (3 - 2 * linear)
+    return torch.where(toned <= 0.0031308, 12.92 * toned, 1.055 * toned.clamp(min=0.0031308) ** (1 / 2.4) - 0.055)
+
+
+def loss_fn(out: torch.Tensor, gt: torch.Tensor, gamma_weight: float, perceptual_weight: float = 0.0) -> torch.Tensor:
+    """L1 on linear camera RGB + ``gamma_weight`` x L1 after a display-like gamma + ``perceptual_weight``
+    x LPIPS (AlexNet, engine.perceptual's network, frozen) of the display-encoded images."""
     loss = F.l1_loss(out, gt)
     if gamma_weight:
         g = lambda x: (x.clamp(min=0.0) + 1e-2) ** (1 / 2.2)  # noqa: E731
         loss = loss + gamma_weight * F.l1_loss(g(out), g(gt))
+    if perceptual_weight:
+        from engine import perceptual
+
+        net = perceptual._lpips_model()
+        to_unit = lambda x: (display_torch(x) * 2.0 - 1.0)  # noqa: E731
+        loss = loss + perceptual_weight * net.distance(net.unit_features(to_unit(out)), net.unit_features(to_unit(gt))).mean()
     return loss
 
 
@@ -148,10 +171,13 @@ def save_checkpoint(path: Path, net, opt, sampler, step: int, history: list, met
 
 
 def _load_init(net: M.NeuralISP, init: str | Path) -> dict:
-    """Initialise from a checkpoint (.ckpt, unfolded) of another run; returns what the manifest
+    """Initialise from a checkpoint (.ckpt, unfolded) of another run, or from folded weights (a
+    ``pretrained/*.pt`` file, its lineage read from the manifest beside it); returns what the manifest
     records about it (its steps, its ``lineage_steps``: those plus every earlier run it started
     from, designs, wall time). The optimiser starts afresh (a fine-tune has its own schedule)."""
     state = torch.load(init, map_location="cpu", weights_only=True)
+    if "state_dict" in state:
+        return _load_folded_init(net, Path(init), state)
     net.load_state_dict(state["model"] if "model" in state else state)
     meta = state.get("meta", {})
     earlier = meta.get("base") or {}
@@ -159,6 +185,20 @@ def _load_init(net: M.NeuralISP, init: str | Path) -> dict:
     return {"file": Path(init).name, "steps": state.get("step"), "lineage_steps": (state.get("step") or 0) + earlier_steps,
             "designs": meta.get("designs"), "seconds": round(meta.get("seconds", 0.0), 1),
             "train_config": meta.get("train_config")}
+
+
+def _load_folded_init(net: M.NeuralISP, init: Path, state: dict) -> dict:
+    from engine.isp.neural import registry
+
+    registry.warm_start(net, init)
+    try:
+        entries = registry.read_manifest(init.parent).get("weights", [])
+    except (OSError, ValueError, registry.WeightsError):
+        entries = []
+    entry = next((e for e in entries if e.get("file") == init.name), {})
+    steps = (entry.get("steps") or {}).get("total")
+    return {"file": init.name, "steps": steps, "lineage_steps": steps or 0, "designs": [state.get("design_hash")],
+            "seconds": (entry.get("training") or {}).get("seconds"), "train_config": (entry.get("training") or {}).get("config")}
 
 
 def train(
@@ -218,7 +258,7 @@ def train(
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         raw, sigma, gt = (t.to(dev) for t in sampler.sample())
-        value, taken, running = guarded_step(net, opt, loss_fn(net(raw, sigma), gt, cfg.gamma_weight), running, step)
+        value, taken, running = guarded_step(net, opt, loss_fn(net(raw, sigma), gt, cfg.gamma_weight, cfg.perceptual_weight), running, step)
         skipped += not taken
         step += 1
         history.append(round(value, 6))
@@ -245,8 +285,9 @@ def train(
             steps={"base": base_steps, "fine_tune": step, "total": base_steps + step},
             training={
                 "data": ("forward model of this design (PSFs with OCL phases, hex CFA, pixel aperture) on the "
-                         "'train' photo split (assets/photo_sets.json) + colour dead leaves, Latin/CJK text, "
-                         "sinusoidal gratings, slanted edges, Siemens stars; fresh Gaussian shot noise per step "
+                         "'train' photo split (assets/photo_sets.json) + Latin/CJK text + instrument-free charts "
+                         "(training_charts: colour dead leaves, coloured gratings at any angle, slanted edges away "
+                         "from the e-SFR angle, Siemens stars); fresh Gaussian shot noise per step "
                          f"at SNR {cfg.snr_range_db[0]:g}-{cfg.snr_range_db[1]:g} dB; no test-split images"),
                 "cache": cache_meta, "config": meta["train_config"], "seconds": round(seconds, 1),
                 "threads": threads, "device": str(dev), "base_model": base or None,

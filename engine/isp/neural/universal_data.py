@@ -6,12 +6,10 @@ system kernels (engine.isp.deconv.design_kernels) and CFA layout. Scenes per des
 
 * photos of the ``train`` split (assets/photo_sets.json; never the test or validation photos) at a
   source pixel log-uniform in 0.45-2.3x the design's pitch (as the Table 3 protocol shows photos);
-* colour dead leaves with random radii (rmin 0.3-0.8 pitch, at least 0.15 um; rmax 15-80 pitch: not the instrument's
-  settings) and the Latin + CJK text chart at random sizes and contrasts;
-* one chart that never matches an MTF instrument at its measurement settings (docs/design.md,
-  "Training scenes and the MTF instruments"): a sinusoidal grating of random orientation (any angle),
-  phase, frequency, mean, contrast and two random colours (:func:`random_grating`), or a slanted edge
-  of random angle and contrast, or a Siemens star.
+* colour dead leaves and the Latin + CJK text chart at random sizes and contrasts;
+* one chart of training_charts (never an MTF instrument's chart at its measurement settings): a
+  coloured sinusoidal grating of random angle, phase, frequency, mean and contrast, or a slanted
+  edge of random angle and contrast, or a Siemens star.
 
 ``UniversalSampler`` draws a batch of one CFA layout, adds fresh Gaussian shot noise at an SNR
 uniform in 10-45 dB and a random exposure gain to whole captures, computes the conditioning planes
@@ -27,37 +25,19 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import scenes, sensor, spectra
+from engine import scenes, sensor
 from engine.design import DesignPoint
 from engine.isp import deconv
-from engine.isp.neural import universal
+from engine.isp.neural import training_charts as charts, universal
 from engine.isp.neural.data import DEFAULT_CACHE_DIR, load_cache as load_pool  # same npz + meta_json layout
 from engine.simulate import CFA_PERIOD_PX, SceneCapturer, psfs_for
 
-POOL_VERSION = 1
+POOL_VERSION = 2  # 2: training edges keep 2 degrees from the e-SFR edge (training_charts)
 PHOTO_MAGNIFICATION = (0.45, 2.3)
 """Source photo pixel / design pitch, log-uniform (the Table 3 protocol spans 0.47-2.2x)."""
 SNR_RANGE_DB = (10.0, 45.0)
 GAIN_RANGE = (0.6, 1.25)
 KINDS = ("photo", "photo", "photo", "dead_leaves", "dead_leaves", "text", "chart")
-
-
-def random_grating(dx_um: float, shape: tuple[int, int], rng: np.random.Generator, nyquist_cyc_per_mm: float) -> np.ndarray:
-    """(H, W, 3) camera RGB: a sinusoid of random angle, phase and frequency (5-100 % of
-    ``nyquist_cyc_per_mm``) blending two random colours, random mean and contrast."""
-    h, w = shape
-    y = (np.arange(h) - h / 2) * dx_um
-    x = (np.arange(w) - w / 2) * dx_um
-    angle = rng.uniform(0, np.pi)
-    freq = rng.uniform(0.05, 1.0) * nyquist_cyc_per_mm / 1000.0
-    u = np.cos(angle) * x[None, :] + np.sin(angle) * y[:, None]
-    profile = 0.5 * (1 + np.cos(2 * np.pi * freq * u + rng.uniform(0, 2 * np.pi)))
-    white = spectra.camera_rgb_from_reflectance(np.ones(spectra.WAVELENGTHS_NM.size), scenes.ILLUMINANT)
-    lo, hi = rng.uniform(0.02, 0.5, 3), rng.uniform(0.3, 0.95, 3)
-    contrast = rng.uniform(0.1, 1.0)
-    a = lo + (1 - contrast) * (hi - lo) / 2
-    b = hi - (1 - contrast) * (hi - lo) / 2
-    return ((a + (b - a) * profile[..., None]) * white).astype(np.float32)
 
 
 def _scene(kind: str, design: DesignPoint, shape: tuple[int, int], rng: np.random.Generator, photos: list[Path]):
@@ -73,19 +53,16 @@ def _scene(kind: str, design: DesignPoint, shape: tuple[int, int], rng: np.rando
         return scenes.render_scene(path, dx, shape, rng=seed, source_pixel_um=sp,
                                    offset_um=(float(rng.uniform(-fx, fx)), float(rng.uniform(-fy, fy))))
     if kind == "dead_leaves":
-        p = design.pitch_um
-        return scenes.render_scene("dead_leaves", dx, shape, rng=seed, colour=True, rmin_um=float(max(rng.uniform(0.3, 0.8) * p, 0.15)),
-                                   rmax_um=float(rng.uniform(15, 80) * p))
+        return scenes.render_scene("dead_leaves", dx, shape, rng=seed, **charts.dead_leaves_params(rng, design.pitch_um))
     if kind == "text":
         return scenes.render_scene("text", dx, shape, rng=seed, text_height_um=float(rng.uniform(4, 20) * design.pitch_um),
                                    ink=float(rng.uniform(0.02, 0.3)), paper=float(rng.uniform(0.4, 0.9)))
     u = rng.random()
     if u < 0.5:
-        return random_grating(dx, shape, rng, 1000.0 / (2 * design.pitch_um))
+        return charts.random_grating(dx, shape, rng, 1000.0 / (2 * design.pitch_um))
     if u < 0.8:
-        return scenes.render_scene("slanted_edge", dx, shape, rng=seed, angle_deg=float(rng.uniform(-180, 180)),
-                                   contrast_ratio=float(rng.uniform(1.5, 12)))
-    return scenes.render_scene("siemens_star", dx, shape, rng=seed, n_cycles=int(rng.integers(24, 160)), radius_um=1e4)
+        return scenes.render_scene("slanted_edge", dx, shape, rng=seed, **charts.edge_params(rng))
+    return scenes.render_scene("siemens_star", dx, shape, rng=seed, **charts.star_params(rng))
 
 
 def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size_px: int = 160, seed: int = 0,

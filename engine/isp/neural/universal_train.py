@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from engine.isp.neural import model as M
-from engine.isp.neural import universal, universal_data
+from engine.isp.neural import registry, universal, universal_data
 from engine.isp.neural.train import (
     TrainConfig,
     guarded_step,
@@ -29,30 +29,6 @@ from engine.isp.neural.train import (
 )
 
 UNIVERSAL_CONFIG = M.ModelConfig(cond_features=universal.COND_FEATURES)
-
-
-@torch.no_grad()
-def warm_start(net: M.NeuralISP, weights: str | Path) -> dict:
-    """Load folded weights (a ``pretrained/*.pt`` file) into the unfolded ``net``: each RepConv's 3x3
-    kernel takes the folded kernel (less the identity it will add back), its 1x1 branch starts at
-    zero; input channels the source net lacks start at zero. Returns {file, design_hash}."""
-    state = torch.load(weights, map_location="cpu", weights_only=True)
-    folded = {k: v.float() for k, v in state["state_dict"].items()}
-    own = net.state_dict()
-    for key, value in folded.items():
-        target = own[key]
-        if target.shape != value.shape:  # the head: more input channels
-            target.zero_()
-            target[:, : value.shape[1]] = value
-        else:
-            target.copy_(value)
-    for name, module in net.named_modules():
-        if isinstance(module, M.RepConv) and not module.folded:
-            module.conv1.weight.zero_()
-            if module.identity:
-                module.conv3.weight[:, :, 1, 1] -= torch.eye(module.cout)
-    net.load_state_dict(own)
-    return {"file": Path(weights).name, "design_hash": state.get("design_hash")}
 
 
 def _tensors(batch: dict):
@@ -86,7 +62,7 @@ def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = 
         step, history, meta = restore_checkpoint(ckpt, net, opt, sampler)
         log(f"resumed {ckpt} at step {step}")
     elif init:
-        meta["init"] = warm_start(net, init)
+        meta["init"] = registry.warm_start(net, init)
     net = net.to(memory_format=torch.channels_last)
     net.train()
     t_start = time.time() - meta["seconds"]
@@ -155,8 +131,6 @@ def validate_universal(net: M.NeuralISP, *, designs: int = 4, size_px: int = 96)
 def export_trained(ckpt: str | Path, out: str | Path) -> dict:
     """Export the checkpoint ``ckpt`` as the universal net (folded fp16 ``out`` + manifest entry),
     with its validation metrics and the training budget spent."""
-    from engine.isp.neural import registry
-
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     net = M.build_model(M.ModelConfig.from_dict(state["config"]))
     net.load_state_dict(state["model"])
