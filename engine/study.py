@@ -95,6 +95,16 @@ def view_size_px(design: DesignPoint, extent_um: float) -> int:
     return max(168, int(round(extent_um / design.pitch_um / 8)) * 8)
 
 
+def resample_display(image: np.ndarray, size_px: int) -> np.ndarray:
+    """Display image (H, W, 3) resampled to ``size_px`` square with anti-aliasing (scikit-image),
+    in linear light (the sRGB encoding undone and redone), so that averaging pixels averages light."""
+    from skimage.transform import resize
+
+    linear = color.srgb_decode(np.clip(image, 0.0, 1.0))
+    small = resize(linear, (size_px, size_px, 3), order=1, anti_aliasing=True, preserve_range=True)
+    return np.clip(color.srgb_encode(np.clip(small, 0.0, 1.0)), 0.0, 1.0).astype(np.float32)
+
+
 def table3(
     designs: dict[str, DesignPoint],
     pipelines: tuple[str, ...],
@@ -106,6 +116,7 @@ def table3(
     neural: str = "auto",
     progress=None,
     paper_key: str = "table3_perceptual_35dB",
+    common_px: int | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Table 3 (MS-SSIM, LPIPS vs ground truth, and PSNR) on ``images``: (summary rows, per-image rows).
 
@@ -115,6 +126,9 @@ def table3(
     pixel in sensor pixels (above 1: the design sees the photo enlarged beyond its own pixels, a
     smoother scene than the photo's native detail). paper_key: the paper table the rows are set
     beside (Table 5 uses the same metrics). neural: which Neural ISP (engine.isp.NEURAL_CHOICES).
+    common_px: also score every output and its reference resampled (anti-aliased) to this many pixels
+    across, the same for every design (``*_common`` metrics: the views compared at one print size,
+    as a viewer compares two cameras' photos of one scene on one screen).
     """
     paper = paper_rows(paper_key)
     chain = color.color_chain()
@@ -129,7 +143,11 @@ def table3(
             capture = capture_scene(design, str(path), size_px, seed=seed + j, psfs=psfs, source_pixel_um=photo_pixel_um)
             reference = color.camera_to_display(capture.ground_truth, chain)
             for pipeline in pipelines:
-                values = image_metrics(run_pipeline(pipeline, capture, chain, neural=neural), reference)
+                output = run_pipeline(pipeline, capture, chain, neural=neural)
+                values = image_metrics(output, reference)
+                if common_px:
+                    common = image_metrics(resample_display(output, common_px), resample_display(reference, common_px))
+                    values |= {f"{k}_common": v for k, v in common.items()}
                 per_image.append({"design": name, "pitch_um": design.pitch_um, "f_number": design.f_number,
                                   "pipeline": pipeline, "image": str(path), "size_px": size_px,
                                   "magnification": round(photo_pixel_um / design.pitch_um, 3), **values})
@@ -140,7 +158,8 @@ def table3(
         ref = paper.get(design.pitch_um, {})
         for pipeline in pipelines:
             mine = [r for r in per_image if r["design"] == name and r["pipeline"] == pipeline]
-            for metric in ("msssim", "lpips", "psnr_db"):
+            metrics = ("msssim", "lpips", "psnr_db")
+            for metric in metrics + (tuple(f"{m}_common" for m in metrics) if common_px else ()):
                 row[f"{metric}_{pipeline}"] = round(float(np.mean([r[metric] for r in mine])), 4)
                 theirs = ref.get(f"{metric}_{PAPER_PIPELINE_NAMES.get(pipeline)}")
                 if theirs is not None:

@@ -7,6 +7,7 @@ import pytest
 
 from engine.cli import main
 from engine.design import preset
+from engine.isp import color
 from engine.study import grating_frequencies, measure_mtf, measure_sfr_mtf50
 
 
@@ -164,3 +165,16 @@ def test_study_table5_fixes_the_aperture_and_lets_per_pixel_snr_fall_with_pitch(
     assert "neural" in report["pipelines"]  # pretrained/ holds a net for each F/2.6 design
     assert all(r["lpips_neural"] < r["lpips_traditional"] for r in rows.values())
     assert (tmp_path / "table5.csv").exists()
+
+
+def test_common_size_resampling_keeps_the_light_and_compares_one_print_size():
+    from engine.study import resample_display
+
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0.1, 0.9, (96, 96, 3)).astype(np.float32)
+    small = resample_display(image, 48)
+    assert small.shape == (48, 48, 3) and small.dtype == np.float32
+    linear = color.srgb_decode(image).mean(axis=(0, 1))
+    assert np.allclose(color.srgb_decode(small).mean(axis=(0, 1)), linear, atol=0.01)  # light is kept
+    flat = np.full((64, 64, 3), 0.5, np.float32)
+    assert np.allclose(resample_display(flat, 32), 0.5, atol=1e-4)
