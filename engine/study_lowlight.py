@@ -1,7 +1,7 @@
 """Table 4 of the paper: low light and bursts at 0.35 um (F/1.66), 15 dB per frame, bursts of 10.
 
 Rows we run: single-frame (SF) and multi-frame (MF) traditional ISP, and the SF Neural ISP (the
-0.35 um per-design net, trained at 30-40 dB: at 15 dB it runs outside its training noise, and the
+0.35 um per-design net, trained at 28-42 dB: at 15 dB it runs outside its training noise, and the
 report says so). The MF traditional ISP aligns the demosaiced frames to frame 0 by phase
 correlation and averages them (engine.isp.traditional.align_and_average). A multi-frame Neural ISP
 (fusion inside the network) is not trained yet: its row is listed without numbers and says so. The

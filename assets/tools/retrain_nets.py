@@ -6,7 +6,7 @@ Two designs train side by side, one torch thread each (2 cores); each run checkp
 steps and resumes when started again. Adopt the results by copying the staging folder's weights and
 manifest entries into pretrained/ (``--adopt``), after checking them.
 
-    .venv/bin/python assets/tools/retrain_nets.py [--steps 700] [--perceptual-weight 0.03] [--staging out/retrain]
+    .venv/bin/python assets/tools/retrain_nets.py [--steps 500] [--perceptual-weight 0] [--staging out/retrain]
     .venv/bin/python assets/tools/retrain_nets.py --adopt [--staging out/retrain]
 """
 
@@ -65,9 +65,9 @@ def adopt(staging: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=700)
+    parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--perceptual-weight", type=float, default=0.03)
+    parser.add_argument("--perceptual-weight", type=float, default=0.0)
     parser.add_argument("--snr", type=float, nargs=2, default=(28.0, 42.0))
     parser.add_argument("--staging", default=str(ROOT / "out" / "retrain"))
     parser.add_argument("--only", help="comma-separated labels (e.g. 0.35@F1.66)")
