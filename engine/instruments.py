@@ -200,7 +200,7 @@ def measure_dead_leaves(
                             rmin_um=DEAD_LEAVES_RMIN_PX * design.pitch_um, rmax_um=DEAD_LEAVES_RMAX_PX * design.pitch_um)
               for k in range(DEAD_LEAVES_CHARTS)]
     truth = [c.ground_truth[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX] for c in charts]
-    reference = np.stack([color.linear_luminance(color.apply_ccm(color.white_balance(t, chain), chain)) for t in truth])
+    reference = np.stack([color.linear_luminance(color.camera_to_linear_srgb(t, chain)) for t in truth])
     mean_reflectance = float(np.mean([t[..., 1].mean() for t in truth]))  # neutral: green = reflectance
     flat = capture_scene(design, "grating_h", size_px, seed=seed + DEAD_LEAVES_CHARTS, psfs=psfs,
                          mean=mean_reflectance, contrast=0.0)

@@ -46,7 +46,7 @@ def oracle_rows(table: int, images: list, extent_um: float) -> list[dict]:
             gt = capture_scene(design, str(path), size_px, seed=j, psfs=psfs, source_pixel_um=pixel_um).ground_truth
             reference = color.camera_to_display(gt, chain)
             oracle = color.camera_to_display(metrics.ideal_lowpass(gt, design.pitch_um, cutoff), chain)
-            luminance = color.linear_luminance(color.apply_ccm(color.white_balance(gt, chain), chain))
+            luminance = color.linear_luminance(color.camera_to_linear_srgb(gt, chain))
             per.append({"energy_above_cutoff": metrics.energy_above(luminance, design.pitch_um, cutoff),
                         **image_metrics(oracle, reference)})
         row = {"table": table, "design": name, "pitch_um": design.pitch_um, "f_number": design.f_number,

@@ -104,10 +104,16 @@ def srgb_decode(encoded: np.ndarray) -> np.ndarray:
     return np.asarray(colour.cctf_decoding(np.asarray(encoded, dtype=np.float64), "sRGB"), dtype=np.float32)
 
 
+def camera_to_linear_srgb(camera_rgb: np.ndarray, chain: ColorChain | None = None) -> np.ndarray:
+    """Linear camera RGB (..., 3) -> linear sRGB (..., 3): white balance, then the CCM (no tone, no clip)."""
+    chain = chain or color_chain()
+    return apply_ccm(white_balance(camera_rgb, chain), chain)
+
+
 def camera_to_display(camera_rgb: np.ndarray, chain: ColorChain | None = None, *, clip: bool = True) -> np.ndarray:
     """Linear camera RGB (..., 3) -> sRGB-encoded display RGB (..., 3), clipped to [0, 1] by default."""
     chain = chain or color_chain()
-    linear = apply_ccm(white_balance(camera_rgb, chain), chain)
+    linear = camera_to_linear_srgb(camera_rgb, chain)
     toned = tone_curve(linear, chain.tone_strength)
     encoded = srgb_encode(np.clip(toned, 0.0, 1.0) if clip else toned)
     return np.clip(encoded, 0.0, 1.0) if clip else encoded
