@@ -21,20 +21,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine import scenes, study  # noqa: E402
-from engine.instruments import measure_instruments  # noqa: E402
 
 
 def instruments_rows(pipelines: tuple[str, ...]) -> list[dict]:
+    """Table 2's gratings, then its instruments table (the study's own functions, full settings)."""
     settings = study.STUDY_SETTINGS["full"]
-    rows = []
-    for name, design in study.study_designs(2).items():
-        results, _ = measure_instruments(design, pipelines, size_px=settings["size_px"], count=settings["count"])
-        row = {"design": name, "pitch_um": design.pitch_um, "f_number": design.f_number}
-        for pipeline, by_instrument in results.items():
-            for instrument, r in by_instrument.items():
-                row[f"{pipeline}_{instrument}_h"] = round(r.mtf50_h_cyc_per_mm, 1)
-                row[f"{pipeline}_{instrument}_v"] = round(r.mtf50_v_cyc_per_mm, 1)
-        rows.append(row)
+    designs = study.study_designs(2)
+    _, curves = study.table2(designs, pipelines, size_px=settings["size_px"], count=settings["count"])
+    rows = [{"design": name, **row} for name, row in
+            zip(designs, study.instruments_table(designs, pipelines, curves, size_px=settings["size_px"]))]
+    for row in rows:
         print(json.dumps(row), flush=True)
     return rows
 

@@ -7,7 +7,7 @@ display-like gamma (x^(1/2.2)), optionally + ``perceptual_weight`` x LPIPS of th
 crops, lr 1e-3 -> 1e-4 cosine, 50 warm-up steps, SNR uniform 30-40 dB, exposure gain 0.6-1.25.
 ``init`` starts from another run's checkpoint or from folded weights (fine-tuning a shared base
 model, or a shipped net). The shipped nets' last run (2026-11-30, assets/tools/retrain_nets.py):
-700 steps from their weights, lr 2e-4 -> 2e-5, perceptual weight 0.03, SNR 28-42 dB.
+500 steps from their weights, lr 2e-4 -> 2e-5, no perceptual term, SNR 28-42 dB.
 """
 
 from __future__ import annotations
