@@ -87,3 +87,13 @@ def test_upload_validation_answers_a_png_or_one_sentence(fixtures, tmp_path):
             assert prepared.path.is_file() and min(prepared.width, prepared.height) >= 64
             outcomes.append("prepared")
     assert {"refused", "prepared"} <= set(outcomes)
+
+
+def test_a_text_file_as_train_init_is_a_one_line_error(fixtures, tmp_path):
+    """torch's weights-only unpickler raises IndexError (not an unpickling error) on a text file."""
+    text = tmp_path / "notes.txt"
+    text.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    case = fuzz_cli.Case(["train", "--preset", "0.35", "--init", str(text), "--out", "w.pt"])
+    result = fuzz_cli.run_case(case, tmp_path / "run", fixtures, TIMEOUT_S)
+    assert result.problems == [], result.stderr
+    assert result.code == 2 and "is not a checkpoint (IndexError)" in result.stderr
