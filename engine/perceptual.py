@@ -248,7 +248,7 @@ def _lpips_model() -> torch.nn.Module:
 
 
 _REFERENCE_FEATURES: dict[str, list[torch.Tensor]] = {}
-_REFERENCE_CACHE_SIZE = 2  # ~10 MB of features per 512 x 512 reference
+_REFERENCE_CACHE_SIZE = 8  # one per concurrent app session; ~10 MB of features per 512 x 512 reference
 
 
 def _shared_reference_features(reference: np.ndarray) -> list[torch.Tensor]:

@@ -8,9 +8,11 @@ A leaf module (no engine imports), so the Neural ISP's registry can raise
 from __future__ import annotations
 
 PIPELINES = ("demosaic", "traditional", "deconv", "neural")
-NEURAL_CHOICES = ("auto", "design", "universal")
-"""Which Neural ISP runs: ``auto`` the per-design net when the design's imaging hash has one, else
-the universal net; ``design`` only a per-design net; ``universal`` always the universal net."""
+NEURAL_CHOICES = ("auto", "design", "burst", "universal")
+"""Which Neural ISP runs: ``auto`` the design's multi-frame net for a burst (or for a single frame
+noisier than its per-design net was trained for) when its imaging hash has one, else its per-design
+net, else the universal net; ``design`` only a per-design (single-frame) net; ``burst`` only a
+multi-frame net; ``universal`` always the universal net."""
 
 PIPELINE_COLOURS = {"demosaic": "#8c8c8c", "traditional": "#1f77b4", "deconv": "#9467bd", "neural": "#d62728",
                     "paper": "#2ca02c"}

@@ -244,10 +244,16 @@ def phase_correlation_shift(reference: np.ndarray, moving: np.ndarray) -> np.nda
     return np.asarray(shift, dtype=float)
 
 
+def burst_shifts(frames_rgb: np.ndarray) -> np.ndarray:
+    """(F, 2) shifts (dy, dx) in pixels that move each of the (F, H, W, 3) frames onto frame 0
+    (:func:`phase_correlation_shift` of their luminances; frame 0 at zero)."""
+    luma = frames_rgb @ np.array([0.25, 0.5, 0.25], dtype=np.float32)
+    return np.array([np.zeros(2)] + [phase_correlation_shift(luma[0], f) for f in luma[1:]])
+
+
 def align_and_average(frames_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean of (F, H, W, 3) frames after aligning each onto frame 0; returns (mean, shifts_px (F, 2))."""
-    luma = frames_rgb @ np.array([0.25, 0.5, 0.25], dtype=np.float32)
-    shifts = np.array([phase_correlation_shift(luma[0], f) for f in luma])
+    shifts = burst_shifts(frames_rgb)
     aligned = [
         np.real(np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(frame, axes=(0, 1)), tuple(s) + (0,)), axes=(0, 1)))
         for frame, s in zip(frames_rgb, shifts)

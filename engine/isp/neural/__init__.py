@@ -2,7 +2,8 @@
 
 Modules: ``model`` (architecture, RepVGG folding, receptive field, MAC count), ``data`` (training
 pairs from the design's forward model), ``train`` (loop, checkpoints, resume, export), ``infer``
-(tiled inference), ``registry`` (pretrained/manifest.json: lookup by design hash, sha256 check).
+(tiled inference), ``registry`` (pretrained/manifest.json: lookup by design hash, sha256 check);
+bursts: ``model.MultiFrameISP``, ``burst_data`` (burst batches), ``burst_train`` (its training).
 
 Entry points: ``engine.isp.run_pipeline("neural", capture)``; ``python -m engine train``.
 """

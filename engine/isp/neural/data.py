@@ -58,6 +58,7 @@ class CacheSpec:
     stars: int = 4
     val_views: int = 2  # per validation photo
     seed: int = 0
+    frames: int = 1  # > 1: bursts with the sensor model's hand-shake (engine.isp.neural.burst_data)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -80,23 +81,26 @@ def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path], 
 
 
 class _Capturer(SceneCapturer):
-    """Training captures through one design's sensor: random photo views and grating settings."""
+    """Training captures through one design's sensor (``frames`` per capture: a burst with the
+    sensor model's hand-shake when > 1): random photo views and grating settings."""
 
-    def __call__(self, name: str, params: dict, rng: np.random.Generator, *, noise: str = "none"):
+    def __init__(self, design: DesignPoint, size_px: int, psf_pixel=None, frames: int = 1):
+        super().__init__(design, size_px, psf_pixel)
+        self.frames = frames
+
+    def __call__(self, name: str, params: dict, rng: np.random.Generator, *, noise: str = "none") -> sensor.RawCapture:
         d, params = self.design, dict(params)
         view_um = self.shape[0] * d.dx_um
         if name == RANDOM_GRATING:
             image = charts.random_grating(d.dx_um, self.shape, rng, 1000.0 / (2 * d.pitch_um))
-            cap = self.capture(image, int(rng.integers(2**31)), frames=1, noise=noise)
-            return cap.raw, cap.noise_sigma, cap.ground_truth
+            return self.capture(image, int(rng.integers(2**31)), frames=self.frames, noise=noise)
         if "source_pixel_um" in params:  # a photo: random view inside it
             sp = params["source_pixel_um"] = scenes.covering_source_pixel_um(name, view_um, params["source_pixel_um"])
             h_um, w_um = scenes.photo_extent_um(name, sp)
             free_x, free_y = max(w_um - view_um, 0) / 2, max(h_um - view_um, 0) / 2
             params["offset_um"] = (float(rng.uniform(-free_x, free_x)), float(rng.uniform(-free_y, free_y)))
         seed = int(rng.integers(2**31))
-        cap = self.capture(self.render(name, seed, **params), seed, frames=1, noise=noise)
-        return cap.raw, cap.noise_sigma, cap.ground_truth
+        return self.capture(self.render(name, seed, **params), seed, frames=self.frames, noise=noise)
 
 
 def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSpec(), *, psf_pixel=None,
@@ -106,34 +110,38 @@ def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSp
     Arrays: ``raw`` (N, S, S) float16 clean mosaic, ``gt`` (N, S, S, 3) float16 linear camera RGB,
     ``val_raw``/``val_sigma`` (M, S, S) float16 noisy mosaic at the design's SNR and its sigma,
     ``val_gt`` (M, S, S, 3), ``cfa`` (S, S) uint8, plus ``meta_json`` (design hash, spec, sources).
+    Bursts (``spec.frames`` = K > 1): mosaics (N, K, S, S), plus ``shifts`` / ``val_shifts`` (N, K, 2)
+    the hand-shake of each frame in pixels (frame 0 at zero).
     progress: optional callable(done, total).
     """
     import json
 
     if spec.size_px % CFA_PERIOD_PX:
         raise ValueError(f"cache size_px must be a multiple of {CFA_PERIOD_PX}, got {spec.size_px}")
-    capture = _Capturer(design, spec.size_px, psf_pixel)
+    capture = _Capturer(design, spec.size_px, psf_pixel, spec.frames)
     rng = np.random.default_rng(spec.seed)
     train_items = _source_list(spec, rng, scenes.photo_set("train") if spec.photo_views else [], design.pitch_um)
     val_items = [(str(p), {"source_pixel_um": 0.35}) for p in (scenes.photo_set("validation") if spec.val_views else [])
                  for _ in range(spec.val_views)]
     total, done = len(train_items) + len(val_items), 0
     t0 = time.time()
-    raws, gts = [], []
+    raws, gts, shifts = [], [], []
     for name, params in train_items:
-        raw, _, gt = capture(name, params, rng)
-        raws.append(raw.astype(np.float16))
-        gts.append(gt.astype(np.float16))
+        cap = capture(name, params, rng)
+        raws.append(cap.raw.astype(np.float16))
+        gts.append(cap.ground_truth.astype(np.float16))
+        shifts.append(cap.shifts_px)
         done += 1
         if progress:
             progress(done, total)
     vrng = np.random.default_rng(10_000 + spec.seed)
-    vraw, vsig, vgt = [], [], []
+    vraw, vsig, vgt, vshifts = [], [], [], []
     for name, params in val_items:
-        raw, sigma, gt = capture(name, params, vrng, noise="gaussian")
-        vraw.append(raw.astype(np.float16))
-        vsig.append(sigma.astype(np.float16))
-        vgt.append(gt.astype(np.float16))
+        cap = capture(name, params, vrng, noise="gaussian")
+        vraw.append(cap.raw.astype(np.float16))
+        vsig.append(cap.noise_sigma.astype(np.float16))
+        vgt.append(cap.ground_truth.astype(np.float16))
+        vshifts.append(cap.shifts_px)
         done += 1
         if progress:
             progress(done, total)
@@ -154,15 +162,19 @@ def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSp
     def stack(items, shape):
         return np.stack(items) if items else np.zeros((0, *shape), np.float16)
 
-    np.savez(tmp, raw=stack(raws, (s, s)), gt=stack(gts, (s, s, 3)), val_raw=stack(vraw, (s, s)),
-             val_sigma=stack(vsig, (s, s)), val_gt=stack(vgt, (s, s, 3)), cfa=cfa, meta_json=np.array(json.dumps(meta)))
+    frame = (s, s) if spec.frames == 1 else (spec.frames, s, s)
+    bursts = {} if spec.frames == 1 else {"shifts": stack(shifts, (spec.frames, 2)), "val_shifts": stack(vshifts, (spec.frames, 2))}
+    np.savez(tmp, raw=stack(raws, frame), gt=stack(gts, (s, s, 3)), val_raw=stack(vraw, frame),
+             val_sigma=stack(vsig, frame), val_gt=stack(vgt, (s, s, 3)), cfa=cfa, meta_json=np.array(json.dumps(meta)),
+             **bursts)
     tmp.replace(path)
     return path
 
 
-def cache_path(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Path:
-    """Cache file of ``design`` (keyed by its design hash and the cache version)."""
-    return Path(cache_dir) / f"cache_{design.design_hash()}_v{CACHE_VERSION}.npz"
+def cache_path(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR, frames: int = 1) -> Path:
+    """Cache file of ``design`` (keyed by its design hash, the cache version and the burst length)."""
+    burst = f"_burst{frames}" if frames > 1 else ""
+    return Path(cache_dir) / f"cache_{design.design_hash()}_v{CACHE_VERSION}{burst}.npz"
 
 
 def load_cache(path: str | Path) -> dict:
@@ -178,7 +190,7 @@ def load_cache(path: str | Path) -> dict:
 def ensure_cache(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR, spec: CacheSpec = CacheSpec(),
                  progress=None) -> Path:
     """Path of ``design``'s cache, building it first if absent."""
-    path = cache_path(design, cache_dir)
+    path = cache_path(design, cache_dir, spec.frames)
     if not path.exists():
         build_cache(design, path, spec, progress=progress)
     return path

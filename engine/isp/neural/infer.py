@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.isp.neural.model import CFA_PERIOD, NeuralISP
+from engine.isp.neural.model import CFA_PERIOD, MultiFrameISP, NeuralISP
 
 MAX_WHOLE_PX = 768
 MIN_SIDE_PX = 2 * CFA_PERIOD  # the front end's demosaic pads by reflection, up to 8 px (hex CFA)
@@ -82,32 +82,80 @@ def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, cond: np.nd
         raise ValueError(f"cond must be (H, W, C) with H, W of the raw {raw.shape}, got {cond.shape}")
     rawp, sigp = _pad_to_period(raw), _pad_to_period(sigma)
     condp = None if cond is None else _pad_to_period(np.asarray(cond, dtype=np.float32))
-    hp, wp = rawp.shape
+
+    def forward(window):
+        return _forward(net, rawp[window], sigp[window], None if condp is None else condp[window], layout)
+
+    return _tiled(forward, rawp.shape, tile, overlap)[:h, :w]
+
+
+def _tiled(forward, shape_hw: tuple, tile: int | None, overlap: int) -> np.ndarray:
+    """(H, W, 3) output of ``forward(window)`` (a (rows, cols) slice pair of the padded input) over
+    the whole image, in one piece or in tiles with ``overlap`` context (see the module docstring)."""
+    hp, wp = shape_hw[:2]
     if tile is None:
         tile = hp if max(hp, wp) <= MAX_WHOLE_PX else DEFAULT_TILE
     if hp <= tile and wp <= tile:
-        return _forward(net, rawp, sigp, condp, layout)[:h, :w]
+        return forward((slice(None), slice(None)))
     out = np.empty((hp, wp, 3), dtype=np.float32)
     for y0 in _starts(hp, tile):
         for x0 in _starts(wp, tile):
             y1, x1 = min(y0 + tile, hp), min(x0 + tile, wp)
             ya, xa = max(y0 - overlap, 0), max(x0 - overlap, 0)
             yb, xb = min(y1 + overlap, hp), min(x1 + overlap, wp)
-            window = (slice(ya, yb), slice(xa, xb))
-            res = _forward(net, rawp[window], sigp[window], None if condp is None else condp[window], layout)
+            res = forward((slice(ya, yb), slice(xa, xb)))
             out[y0:y1, x0:x1] = res[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
-    return out[:h, :w]
+    return out
 
 
-def process_capture(capture, net: NeuralISP | None = None, *, choice: str = "auto") -> np.ndarray:
+@torch.inference_mode()
+def run_burst(net: MultiFrameISP, raw: np.ndarray, sigma: np.ndarray, *, shift_px: np.ndarray | None = None,
+              layout: str | None = None, tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+    """(K, H, W) raw frames + their (K, H, W) noise sigma -> (H, W, 3) float32 linear camera RGB of
+    frame 0 through a multi-frame net. shift_px: (K, 2) pixels moving each frame onto frame 0
+    (default: estimated by the burst aligner, engine.isp.traditional.burst_shifts, on the frames'
+    bilinear demosaics). layout, tile, overlap: as for :func:`run_model`."""
+    raw = np.asarray(raw, dtype=np.float32)
+    sigma = np.asarray(sigma, dtype=np.float32)
+    if raw.ndim != 3 or raw.shape != sigma.shape:
+        raise ValueError(f"raw and sigma must be (K, H, W) of one shape, got {raw.shape} and {sigma.shape}")
+    if min(raw.shape[1:]) < MIN_SIDE_PX:
+        raise ValueError(f"raw must be at least {MIN_SIDE_PX} pixels per side for the Neural ISP, got {raw.shape[1:]}")
+    if not (np.isfinite(raw).all() and np.isfinite(sigma).all()):
+        raise ValueError("raw and sigma must be finite: they contain NaN or infinite values")
+    layout = layout or net.config.cfa
+    if shift_px is None:
+        from engine.isp.traditional import bilinear_demosaic, burst_shifts
+        from engine.sensor import cfa_pattern
+
+        cfa = cfa_pattern(layout, raw.shape[1:])
+        shift_px = burst_shifts(np.stack([bilinear_demosaic(f, cfa, layout) for f in raw]))
+    shifts = torch.as_tensor(np.asarray(shift_px, dtype=np.float32))[None]
+    h, w = raw.shape[1:]
+    net.eval()
+    rawp, sigp = (_pad_to_period(a.transpose(1, 2, 0)).transpose(2, 0, 1) for a in (raw, sigma))
+
+    def forward(window):
+        r = torch.from_numpy(np.ascontiguousarray(rawp[(slice(None), *window)]))[None]
+        s = torch.from_numpy(np.ascontiguousarray(sigp[(slice(None), *window)]))[None]
+        return net(r, s, shifts, layout)[0].permute(1, 2, 0).numpy()
+
+    return _tiled(forward, rawp.shape[1:], tile, overlap)[:h, :w]
+
+
+def process_capture(capture, net: NeuralISP | MultiFrameISP | None = None, *, choice: str = "auto") -> np.ndarray:
     """A RawCapture -> (H, W, 3) linear camera RGB through a Neural ISP: ``net`` when given, else the
-    one the registry selects for the design under ``choice`` (engine.isp.NEURAL_CHOICES). A burst
-    uses its reference frame 0 (the network is single-frame). Raises engine.isp.PipelineUnavailable
-    when no weights serve the design."""
+    one the registry selects for the design under ``choice`` (engine.isp.NEURAL_CHOICES). A
+    multi-frame net takes every frame (shifts estimated by the burst aligner); a single-frame net a
+    burst's reference frame 0. Raises engine.isp.PipelineUnavailable when no weights serve the design."""
     if net is None:
         from engine.isp.neural import registry
 
         net, _ = registry.load_selected(capture.design, choice)
+    if net.config.multiframe:
+        frames = capture.raw if capture.raw.ndim == 3 else capture.raw[None]
+        sigmas = capture.noise_sigma if capture.noise_sigma.ndim == 3 else capture.noise_sigma[None]
+        return run_burst(net, frames, sigmas, layout=capture.design.cfa)
     raw = capture.raw if capture.raw.ndim == 2 else capture.raw[0]
     sigma = capture.noise_sigma if capture.noise_sigma.ndim == 2 else capture.noise_sigma[0]
     cond = None

@@ -49,6 +49,9 @@ class ModelConfig:
     """Extra per-pixel conditioning planes of the universal net (engine.isp.neural.universal:
     Wiener-deconvolved RGB + system-MTF descriptor); 0 for a per-design net. With them, ``cfa``
     is only the default layout: the forward pass takes the layout of each batch."""
+    multiframe: bool = False
+    """A burst net (:class:`MultiFrameISP`): the same network with per-frame heads fused after
+    alignment; False for a single-frame net."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -239,10 +242,78 @@ class NeuralISP(nn.Module):
         return all(m.folded for m in self.modules() if isinstance(m, RepConv))
 
 
-def build_model(config: ModelConfig | dict | None = None, *, folded: bool = False) -> NeuralISP:
+def warp(x: torch.Tensor, shift_px: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    """(N, C, H, W) images resampled so that ``out[y, x] = x[y - dy, x - dx]`` for ``shift_px`` (N, 2) =
+    (dy, dx) in pixels of ``x``'s grid (border values repeated outside); frames with a zero shift are
+    returned unchanged."""
+    n, _, h, w = x.shape
+    ys = torch.arange(h, dtype=x.dtype, device=x.device)[None, :, None] - shift_px[:, 0, None, None]
+    xs = torch.arange(w, dtype=x.dtype, device=x.device)[None, None, :] - shift_px[:, 1, None, None]
+    grid = torch.stack(torch.broadcast_tensors(2 * xs / max(w - 1, 1) - 1, 2 * ys / max(h - 1, 1) - 1), dim=-1)
+    warped = F.grid_sample(x, grid, mode=mode, padding_mode="border", align_corners=True)
+    still = (shift_px == 0).all(dim=1)
+    return torch.where(still[:, None, None, None], x, warped)
+
+
+class MultiFrameISP(nn.Module):
+    """A burst (B, K, H, W) of RAW frames + their sigma maps + their shifts onto frame 0 -> linear
+    camera RGB of frame 0 (B, 3, H, W); any K >= 1.
+
+    The single-frame network (:class:`NeuralISP`, ``self.net``) with the fusion inside it: every frame
+    goes through the front-end and the head conv on its own; the half-resolution head features and
+    the bilinear demosaics are aligned to frame 0 (``shift_px / 2`` on the half-resolution grid,
+    bilinear; bicubic at full resolution); a 1x1 ``fuse`` conv mixes the frames' mean, their maximum and
+    the burst's effective noise (frame 0's sigma / sqrt(K)) into one feature map, which runs through
+    the body and the tail; the output adds the residual to the mean aligned demosaic. ``fuse`` starts
+    as "take the mean", so a net warm-started from single-frame weights equals that net on one frame.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.net = NeuralISP(config)
+        c = config.channels
+        self.fuse = nn.Conv2d(2 * c + 1, c, 1)
+        with torch.no_grad():
+            self.fuse.weight.zero_()
+            self.fuse.weight[:, :c, 0, 0] = torch.eye(c)
+            self.fuse.bias.zero_()
+
+    def forward(self, raw: torch.Tensor, sigma: torch.Tensor, shift_px: torch.Tensor, layout: str | None = None) -> torch.Tensor:
+        """raw, sigma: (B, K, H, W); shift_px: (B, K, 2) (dy, dx) pixels moving each frame onto frame 0
+        (engine.isp.traditional.phase_correlation_shift's convention); layout: the CFA layout."""
+        b, k, h, w = raw.shape
+        if h % CFA_PERIOD or w % CFA_PERIOD:
+            raise ValueError(f"input must be a multiple of {CFA_PERIOD} px per side, got {h} x {w}")
+        net, layout = self.net, layout or self.config.cfa
+        m, weights = net.masks(h, w, raw.device, layout)
+        frames, sigmas = raw.reshape(b * k, 1, h, w), sigma.reshape(b * k, 1, h, w)
+        skip = bilinear_demosaic_torch(frames, m, layout, weights)
+        planes = torch.cat([frames * m, m.expand(b * k, -1, -1, -1), sigmas * SIGMA_SCALE, skip], dim=1)
+        shifts = shift_px.reshape(b * k, 2).to(raw.dtype)
+        feats = warp(net.head(F.pixel_unshuffle(planes, 2)), shifts / 2).unflatten(0, (b, k))
+        skip = warp(skip, shifts, mode="bicubic").unflatten(0, (b, k)).mean(dim=1)
+        noise = F.avg_pool2d(sigma[:, :1], 2) * (SIGMA_SCALE / k ** 0.5)
+        x = self.fuse(torch.cat([feats.mean(dim=1), feats.amax(dim=1), noise], dim=1))
+        for block in net.blocks:
+            x = block(x)
+        return skip + F.pixel_shuffle(net.tail(F.leaky_relu(x, self.config.negative_slope)), 2)
+
+    def fold(self) -> "MultiFrameISP":
+        self.net.fold()
+        return self
+
+    @property
+    def folded(self) -> bool:
+        return self.net.folded
+
+
+def build_model(config: ModelConfig | dict | None = None, *, folded: bool = False) -> NeuralISP | MultiFrameISP:
+    """The network of ``config`` (a :class:`MultiFrameISP` when ``config.multiframe``)."""
     if isinstance(config, dict):
         config = ModelConfig.from_dict(config)
-    model = NeuralISP(config or ModelConfig())
+    config = config or ModelConfig()
+    model = MultiFrameISP(config) if config.multiframe else NeuralISP(config)
     return model.fold() if folded else model
 
 
@@ -264,11 +335,13 @@ def receptive_field_px(config: ModelConfig = ModelConfig()) -> int:
     return 2 * half + 2 * (max(2, block // 2 + 1) - 1)
 
 
-def macs_per_megapixel(config: ModelConfig = ModelConfig()) -> float:
+def macs_per_megapixel(config: ModelConfig = ModelConfig(), frames: int = 1) -> float:
     """Multiply-accumulates per output megapixel of the folded network (convs only; the fixed
-    demosaic front-end adds ~0.1 kMAC/px)."""
+    demosaic front-end adds ~0.1 kMAC/px per frame); a multi-frame net runs its head on each of
+    ``frames`` frames and adds the 1x1 fusion."""
     c, fin = config.channels, 4 * (config.in_features + config.cond_features)
-    per_half_px = fin * c * 9  # head
+    per_half_px = fin * c * 9 * (frames if config.multiframe else 1)  # head(s)
+    per_half_px += (2 * c + 1) * c if config.multiframe else 0  # fusion
     per_half_px += len(config.dilations) * (2 * c * c * 9 + c * c)  # two 3x3 + attention 1x1
     per_half_px += c * 12 * 9  # tail
     return per_half_px / 4 * 1e6

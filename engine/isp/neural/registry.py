@@ -1,10 +1,11 @@
 """Weights registry: pretrained/manifest.json lists one folded fp16 weight file per design.
 
-Each manifest entry: ``file`` (relative to the manifest), ``design_hash`` (DesignPoint.design_hash of
-the design it was trained for), ``design`` (to_dict), ``name``
-(preset name where it is one), ``steps``, ``training`` (data, recipe, wall time), ``validation``
-(metrics on the validation photo split), ``sha256`` of the file, ``architecture`` (ModelConfig),
-``params``, ``gmac_per_mp``, ``receptive_field_px``. Loading checks the design hash and the sha256
+Each manifest entry (list ``weights``: single-frame nets; list ``bursts``: multi-frame nets, with
+``frames_range``): ``file`` (relative to the manifest), ``design_hash`` (DesignPoint.design_hash of
+the design it was trained for), ``design`` (to_dict), ``name`` (preset name where it is one),
+``steps``, ``training`` (data, recipe, wall time), ``validation`` (metrics on the validation photo
+split), ``sha256`` of the file, ``architecture`` (ModelConfig), ``params``, ``gmac_per_mp``,
+``receptive_field_px``. Loading checks the design hash and the sha256
 and reads the file with ``torch.load(weights_only=True)``.
 
 Weights serve every design with the same ``DesignPoint.imaging_hash`` (lens, OCL, CFA, pitch,
@@ -36,6 +37,9 @@ PRETRAINED_DIR = Path(__file__).resolve().parents[3] / "pretrained"
 USER_WEIGHTS_ENV = "SMALLPIX_USER_WEIGHTS"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
+BURSTS_KEY = "bursts"
+"""Manifest list of multi-frame nets (MultiFrameISP), one per imaging hash, entries as in ``weights``
+plus ``frames_range``."""
 _LOCK = threading.Lock()
 _MODELS: dict = {}
 
@@ -72,8 +76,11 @@ def read_manifest(directory: str | Path = PRETRAINED_DIR) -> dict:
         raise WeightsError(f"manifest {path} is not readable JSON ({type(err).__name__})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("weights"), list):
         raise WeightsError(f"manifest {path} must be a JSON object with a 'weights' list")
-    for k, entry in enumerate(manifest["weights"]):
-        _check_entry(entry, f"manifest {path}, weights[{k}]")
+    if not isinstance(manifest.get(BURSTS_KEY, []), list):
+        raise WeightsError(f"manifest {path}: '{BURSTS_KEY}' must be a list")
+    for key in ("weights", BURSTS_KEY):
+        for k, entry in enumerate(manifest.get(key, [])):
+            _check_entry(entry, f"manifest {path}, {key}[{k}]")
     return manifest
 
 
@@ -127,20 +134,28 @@ def write_manifest(manifest: dict, directory: str | Path = PRETRAINED_DIR) -> Pa
     return path
 
 
-def lookup(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> dict | None:
-    """The manifest entry trained for ``design``'s imaging (same ``imaging_hash``), or None."""
+def lookup(design: DesignPoint, directory: str | Path = PRETRAINED_DIR, kind: str = "weights") -> dict | None:
+    """The manifest entry trained for ``design``'s imaging (same ``imaging_hash``) in the manifest's
+    ``kind`` list (``weights``: single-frame nets; ``bursts``: multi-frame nets), or None."""
     key = design.imaging_hash()
-    for entry in read_manifest(directory)["weights"]:
+    for entry in read_manifest(directory).get(kind, []):
         if DesignPoint.from_dict(entry["design"]).imaging_hash() == key:
             return entry
     return None
 
 
+def snr_range_db(entry: dict) -> tuple | None:
+    """(low, high) SNR in dB the entry's weights were trained at, or None when not recorded."""
+    recorded = entry.get("training", {}).get("config", {}).get("snr_range_db")
+    return None if recorded is None else tuple(recorded)
+
+
 def training_note(design: DesignPoint, entry: dict) -> str | None:
     """A caveat when ``design`` is noisier or cleaner than the weights were trained for, else None."""
-    low, high = entry.get("training", {}).get("config", {}).get("snr_range_db", (None, None))
-    if low is None or low <= design.snr_db <= high:
+    trained = snr_range_db(entry)
+    if trained is None or trained[0] <= design.snr_db <= trained[1]:
         return None
+    low, high = trained
     return (f"Neural ISP weights were trained at {low:g}-{high:g} dB; this design is at {design.snr_db:g} dB, "
             "outside that range, so expect degraded results")
 
@@ -259,6 +274,27 @@ def export_weights(net: M.NeuralISP, design: DesignPoint, out: str | Path, *, st
     return entry
 
 
+def export_burst(net: M.MultiFrameISP, design: DesignPoint, out: str | Path, *, steps, training: dict,
+                 validation: dict, frames_range: tuple, gmac_per_mp_at: dict) -> dict:
+    """Fold a copy of the multi-frame ``net``, save it as fp16 to ``out`` and add / replace its entry
+    in the ``bursts`` list of ``out``'s manifest. Returns the entry."""
+    from engine.design import presets
+
+    out = Path(out)
+    name = next((n for n, d in presets().items() if d.imaging_hash() == design.imaging_hash()), None)
+    entry = {"name": name, "design": design.to_dict(), "steps": steps, "training": training, "validation": validation,
+             "frames_range": list(frames_range), "gmac_per_mp_at_frames": gmac_per_mp_at} | _save_folded(net, out, design.design_hash())
+
+    def add_entry(manifest: dict) -> None:
+        manifest["version"] = MANIFEST_VERSION
+        manifest[BURSTS_KEY] = [e for e in manifest.get(BURSTS_KEY, []) if e["design_hash"] != entry["design_hash"]] + [entry]
+
+    update_manifest(add_entry, out.parent)
+    with _LOCK:
+        _MODELS.clear()
+    return entry
+
+
 # --- the universal (PSF-conditioned) net -------------------------------------------------------------
 
 UNIVERSAL_KEY = "universal"
@@ -302,30 +338,54 @@ def _cached_load(entry: dict, directory: str | Path) -> M.NeuralISP:
         return _MODELS[key]
 
 
+def _installed(design: DesignPoint, folders, kind: str) -> tuple[dict, Path] | tuple[None, None]:
+    """The first (entry, folder) in ``folders`` whose ``kind`` list serves ``design`` and whose file exists."""
+    for folder in folders:
+        entry = lookup(design, folder, kind)
+        if entry is not None and (folder / entry["file"]).exists():
+            return entry, folder
+    return None, None
+
+
 def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PRETRAINED_DIR,
            user_directory: str | Path | None = None) -> dict:
     """Which Neural ISP serves ``design`` under ``choice`` (engine.isp.NEURAL_CHOICES):
-    ``{"kind": "design" | "universal", "entry": manifest entry, "directory": its folder, "label": one
-    line naming the net and its training range, "warning": None or what is outside that range}``.
-    Per-design nets are looked up in ``directory`` then in the user folder (fine-tuned on demand,
+    ``{"kind": "burst" | "design" | "universal", "entry": manifest entry, "directory": its folder,
+    "label": one line naming the net and its training range, "warning": None or what is outside
+    that range}``. ``auto``: the design's multi-frame net for a burst, or for a single frame whose
+    SNR is outside its per-design net's training range but inside the multi-frame net's; else the
+    per-design net (single-frame: a burst runs on its frame 0); else the universal net. Per-design
+    nets are looked up in ``directory`` then in the user folder (fine-tuned on demand,
     engine.isp.neural.finetune; default $SMALLPIX_USER_WEIGHTS). Raises
     engine.isp.PipelineUnavailable when the chosen kind has no installed weights for the design."""
     from engine.isp.neural import universal
 
     if choice not in NEURAL_CHOICES:
         raise ValueError(f"neural must be one of {', '.join(NEURAL_CHOICES)}, got {choice!r}")
-    if choice in ("auto", "design"):
-        for folder in (Path(directory), Path(user_directory or user_weights_dir())):
-            entry = lookup(design, folder)
-            if entry is None or not (folder / entry["file"]).exists():
-                continue
-            low, high = entry.get("training", {}).get("config", {}).get("snr_range_db", (30.0, 40.0))
-            label = (f"per-design net {entry.get('name') or entry['design_hash']} (trained for this lens, pitch and "
-                     f"CFA at {low:g}-{high:g} dB)")
-            return {"kind": "design", "entry": entry, "directory": folder, "label": label,
-                    "warning": training_note(design, entry)}
-        if choice == "design":
-            raise PipelineUnavailable(missing_message(design, directory))
+    folders = (Path(directory), Path(user_directory or user_weights_dir()))
+    burst, burst_folder = _installed(design, folders, BURSTS_KEY) if choice in ("auto", "burst") else (None, None)
+    single, single_folder = _installed(design, folders, "weights") if choice in ("auto", "design") else (None, None)
+    if burst is not None and (choice == "burst" or design.burst > 1 or single is None
+                              or (training_note(design, single) and not training_note(design, burst))):
+        low, high = snr_range_db(burst)
+        label = (f"multi-frame net {burst.get('name') or burst['design_hash']} (trained for this lens, pitch and CFA "
+                 f"on bursts of 1-{burst['frames_range'][1] if 'frames_range' in burst else 16} frames at {low:g}-{high:g} dB "
+                 f"per frame; this capture: {design.burst} frame{'s' if design.burst > 1 else ''})")
+        return {"kind": "burst", "entry": burst, "directory": burst_folder, "label": label,
+                "warning": training_note(design, burst)}
+    if single is not None:
+        low, high = snr_range_db(single) or (30.0, 40.0)
+        label = (f"per-design net {single.get('name') or single['design_hash']} (trained for this lens, pitch and "
+                 f"CFA at {low:g}-{high:g} dB)" + (f"; single-frame: runs on frame 0 of the {design.burst}-frame burst"
+                                                  if design.burst > 1 else ""))
+        return {"kind": "design", "entry": single, "directory": single_folder, "label": label,
+                "warning": training_note(design, single)}
+    if choice == "design":
+        raise PipelineUnavailable(missing_message(design, directory))
+    if choice == "burst":
+        raise PipelineUnavailable(f"Neural ISP: no multi-frame net is installed for design {design.design_hash()} "
+                                  f"(pitch {design.pitch_um} um, F/{design.f_number}, {design.cfa} CFA); multi-frame "
+                                  "nets exist for the designs listed under 'bursts' in pretrained/manifest.json")
     entry = universal_entry(directory)
     if entry is None:
         raise PipelineUnavailable(f"Neural ISP: no universal net is installed in {Path(directory)} "
@@ -333,7 +393,8 @@ def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PR
     r = entry["training_range"]
     label = (f"universal net (trained on random designs: pitch {r['pitch_um'][0]:g}-{r['pitch_um'][1]:g} um, "
              f"F/{r['f_number'][0]:g}-{r['f_number'][1]:g}, {r['snr_db'][0]:g}-{r['snr_db'][1]:g} dB, "
-             f"{'/'.join(r['cfa'])} CFA)")
+             f"{'/'.join(r['cfa'])} CFA)" + (f"; single-frame: runs on frame 0 of the {design.burst}-frame burst"
+                                              if design.burst > 1 else ""))
     outside = universal.outside_training_range(design)
     warning = ("outside the universal net's training range: " + "; ".join(outside) + ", so expect degraded results"
                if outside else None)

@@ -96,11 +96,8 @@ def validate(net: M.NeuralISP, cache: dict, *, max_images: int | None = None) ->
     """Validation metrics on the cache's held-out validation captures (design SNR, fixed noise):
     PSNR (dB) of linear camera RGB clipped to [0, 1] for the network and the bilinear skip, and
     MS-SSIM / LPIPS after the shared colour chain."""
-    from engine import perceptual
-    from engine.isp import color
     from engine.isp.neural.infer import run_model
 
-    chain = color.color_chain()
     n = cache["val_raw"].shape[0] if max_images is None else min(max_images, cache["val_raw"].shape[0])
     was_training = net.training
     net.eval()
@@ -108,21 +105,30 @@ def validate(net: M.NeuralISP, cache: dict, *, max_images: int | None = None) ->
     for i in range(n):
         raw = cache["val_raw"][i].astype(np.float32)
         sigma = cache["val_sigma"][i].astype(np.float32)
-        gt = cache["val_gt"][i].astype(np.float32)
         out = run_model(net, raw, sigma)
         m = M.cfa_masks(net.config.cfa, *raw.shape)
         base = M.bilinear_demosaic_torch(torch.from_numpy(raw)[None, None], m, net.config.cfa)[0].permute(1, 2, 0).numpy()
-        ref = color.camera_to_display(gt, chain)
-        row = {}
-        for key, img in (("neural", out), ("bilinear", base)):
-            mse = float(np.mean((np.clip(img, 0, 1) - np.clip(gt, 0, 1)) ** 2))
-            row[f"psnr_linear_{key}"] = 10 * math.log10(1.0 / max(mse, 1e-12))
-            disp = color.camera_to_display(img, chain)
-            row[f"msssim_{key}"] = float(perceptual.ms_ssim(disp, ref))
-            row[f"lpips_{key}"] = float(perceptual.lpips_alex(disp, ref))
-        rows.append(row)
+        rows.append(image_metrics({"neural": out, "bilinear": base}, cache["val_gt"][i].astype(np.float32)))
     net.train(was_training)
     return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]} | {"images": n}
+
+
+def image_metrics(images: dict, gt: np.ndarray) -> dict:
+    """``psnr_linear_<key>`` (dB, linear camera RGB clipped to [0, 1]), ``msssim_<key>`` and
+    ``lpips_<key>`` (after the shared colour chain) of each (H, W, 3) image against ``gt``."""
+    from engine import perceptual
+    from engine.isp import color
+
+    chain = color.color_chain()
+    ref = color.camera_to_display(gt, chain)
+    row = {}
+    for key, img in images.items():
+        mse = float(np.mean((np.clip(img, 0, 1) - np.clip(gt, 0, 1)) ** 2))
+        row[f"psnr_linear_{key}"] = 10 * math.log10(1.0 / max(mse, 1e-12))
+        disp = color.camera_to_display(img, chain)
+        row[f"msssim_{key}"] = float(perceptual.ms_ssim(disp, ref))
+        row[f"lpips_{key}"] = float(perceptual.lpips_alex(disp, ref))
+    return row
 
 
 def guarded_step(net, opt, loss: torch.Tensor, running: float | None, step: int) -> tuple[float, bool, float | None]:
@@ -202,6 +208,30 @@ def _load_folded_init(net: M.NeuralISP, init: Path, state: dict) -> dict:
             "seconds": (entry.get("training") or {}).get("seconds"), "train_config": (entry.get("training") or {}).get("config")}
 
 
+def fit(net, opt, sampler, cfg: TrainConfig, ckpt: Path, step: int, history: list, meta: dict, dev, progress=None):
+    """The training loop from ``step`` to ``cfg.steps``: ``net(*inputs)`` against ``gt`` for each
+    ``(*inputs, gt) = sampler.sample()``, checkpoints every ``cfg.ckpt_every`` steps and at the end.
+    Returns (step, history, seconds in all, skipped steps)."""
+    net.train()
+    t_start = time.time() - meta["seconds"]
+    running, skipped = None, 0
+    while step < cfg.steps:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, cfg)
+        *inputs, gt = (t.to(dev) for t in sampler.sample())
+        value, taken, running = guarded_step(net, opt, loss_fn(net(*inputs), gt, cfg.gamma_weight, cfg.perceptual_weight),
+                                             running, step)
+        skipped += not taken
+        step += 1
+        history.append(round(value, 6))
+        if progress:
+            progress(step, cfg.steps, running)
+        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+            meta["seconds"] = time.time() - t_start
+            save_checkpoint(ckpt, net, opt, sampler, step, history, meta)
+    return step, history, time.time() - t_start, skipped
+
+
 def train(
     designs: list[DesignPoint],
     out: str | Path,
@@ -252,23 +282,7 @@ def train(
             for k, v in st.items():
                 if torch.is_tensor(v) and k != "step":
                     st[k] = v.to(dev)
-    net.train()
-    t_start = time.time() - meta["seconds"]
-    running, skipped = None, 0
-    while step < cfg.steps:
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, cfg)
-        raw, sigma, gt = (t.to(dev) for t in sampler.sample())
-        value, taken, running = guarded_step(net, opt, loss_fn(net(raw, sigma), gt, cfg.gamma_weight, cfg.perceptual_weight), running, step)
-        skipped += not taken
-        step += 1
-        history.append(round(value, 6))
-        if progress:
-            progress(step, cfg.steps, running)
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            meta["seconds"] = time.time() - t_start
-            save_checkpoint(ckpt, net, opt, sampler, step, history, meta)
-    seconds = time.time() - t_start
+    step, history, seconds, skipped = fit(net, opt, sampler, cfg, ckpt, step, history, meta, dev, progress)
     summary = {"steps": step, "seconds": round(seconds, 1), "threads": threads, "checkpoint": str(ckpt),
                "skipped_steps": skipped,
                "final_loss": round(float(np.mean(history[-50:])), 5) if history else None}
