@@ -35,12 +35,14 @@ def instruments_rows(pipelines: tuple[str, ...]) -> list[dict]:
     return rows
 
 
-def photo_rows(table: int, pipelines: tuple[str, ...]) -> list[dict]:
+def photo_rows(table: int, pipelines: tuple[str, ...], only: list[str] | None = None) -> list[dict]:
+    """Table 3 or 5 on the held-out photos; ``only``: the designs (preset names) to score."""
     settings = study.STUDY_SETTINGS["full"]
     images = scenes.photo_set("test")
     paper_key = "table5_fixed_aperture_F2p6" if table == 5 else "table3_perceptual_35dB"
     designs = study.study_designs(table)
     common_px = min(study.view_size_px(d, settings["extent_um"]) for d in designs.values())  # the 0.75 um grid
+    designs = {name: d for name, d in designs.items() if not only or name in only}
     summary, per_image = study.table3(designs, pipelines, images, extent_um=settings["extent_um"],
                                       paper_key=paper_key, common_px=common_px)
     for row in summary:
@@ -61,13 +63,15 @@ def main() -> None:
     parser.add_argument("--tables", default="2,3,5")
     parser.add_argument("--pipelines", default="traditional,neural")
     parser.add_argument("--out", default="out/eval_nets")
+    parser.add_argument("--designs", help="Tables 3 and 5: only these presets (comma-separated, e.g. 0.75,0.35)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pipelines = tuple(args.pipelines.split(","))
     for table in args.tables.split(","):
         t0 = time.time()
-        rows = instruments_rows(pipelines) if table == "2" else photo_rows(int(table), pipelines)
+        only = args.designs.split(",") if args.designs else None
+        rows = instruments_rows(pipelines) if table == "2" else photo_rows(int(table), pipelines, only)
         write_csv(rows, out / f"table{table}.csv")
         print(f"table {table}: {time.time() - t0:.0f} s", flush=True)
 

@@ -1,0 +1,54 @@
+"""Issue #18 diagnosis (a), network capacity: train the per-design Neural ISP from scratch at the
+0.75 and 0.35 um presets with the shipped width (40 channels, 58 GMAC/MP) and a wider one (64
+channels, 144 GMAC/MP, inside the issue's 0.15 TMAC/MP budget), same recipe and step count, and
+export each into a weights folder of its own (a git worktree of the repository, whose manifest
+entries for those presets the runs replace), so that the study's own code
+(``assets/tools/eval_nets.py`` run from that worktree) scores them on the held-out photos.
+
+    git worktree add /tmp/cap64 HEAD   # one per width
+    .venv/bin/python assets/tools/capacity_experiment.py --channels 64 --preset 0.75 --tree /tmp/cap64
+    cd /tmp/cap64 && /work/main/.venv/bin/python assets/tools/eval_nets.py --tables 3 --designs 0.75,0.35 ...
+
+Each run checkpoints every 100 steps and resumes when started again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tqdm import tqdm  # noqa: E402
+
+from engine.design import presets  # noqa: E402
+from engine.isp.neural import data, model, train  # noqa: E402
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, required=True)
+    parser.add_argument("--preset", required=True, choices=sorted(presets()))
+    parser.add_argument("--tree", required=True, help="repository worktree whose pretrained/ receives the net")
+    parser.add_argument("--steps", type=int, default=1200)
+    args = parser.parse_args(argv)
+    design = presets()[args.preset]
+    config = model.ModelConfig(channels=args.channels)
+    cfg = train.TrainConfig(steps=args.steps, snr_range_db=(28.0, 42.0))
+    out = Path(args.tree) / "pretrained" / f"capacity_{args.channels}ch_{args.preset.replace('.', 'p')}.pt"
+    bar = tqdm(total=cfg.steps, desc=f"{args.channels} ch @ {args.preset}", unit="step", mininterval=10)
+
+    def progress(step, total, loss):
+        bar.update(step - bar.n)
+
+    summary = train.train([design], out, cfg, model_config=config, resume=True, cache_dir=data.DEFAULT_CACHE_DIR,
+                          progress=progress, log=bar.write)
+    bar.close()
+    print(f"{args.channels} ch @ {args.preset}: {model.macs_per_megapixel(config) / 1e9:.0f} GMAC/MP, "
+          f"{summary['seconds']:.0f} s, validation {summary.get('validation')}")
+
+
+if __name__ == "__main__":
+    main()
