@@ -7,7 +7,11 @@ neural pipeline (``run_pipeline('neural')``: network + colour chain) and the tra
 (``run_pipeline('traditional')``). Shipped weights are used when present, else a random init of
 the same architecture (the time does not depend on the weights). Target: <= 0.3 s on 2 cores.
 
-Run: ``.venv/bin/python benchmarks/bench_neural.py [--pixels 512] [--repeats 5] [--threads N]``
+``--burst K`` also times a K-frame burst at 15 dB through the multi-frame net (the aligner's shift
+estimate + the network: ``run_pipeline('neural')``) beside the multi-frame traditional ISP (align +
+average + the ISP), when the multi-frame net is installed.
+
+Run: ``.venv/bin/python benchmarks/bench_neural.py [--pixels 512] [--repeats 5] [--threads N] [--burst 10]``
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ def main() -> None:
     parser.add_argument("--pixels", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--burst", type=int, default=1, help="also time a burst of this many frames (2-16)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     design = preset("0.35")
@@ -57,6 +62,24 @@ def main() -> None:
     print(f"{'pixels':>7} {'network s':>10} {'neural ISP s':>13} {'traditional s':>14} {'GMAC':>6} {'GMAC/s':>7} {'target':>7}")
     print(f"{args.pixels:>7d} {net_s:>10.3f} {pipe_s:>13.3f} {trad_s:>14.3f} {gmac:>6.1f} "
           f"{gmac / net_s:>7.1f} {'<= 0.3':>7}")
+    if args.burst > 1:
+        time_burst(design.replace(burst=args.burst, snr_db=15.0), args.pixels, args.repeats, chain, net_s)
+
+
+def time_burst(design, pixels: int, repeats: int, chain, single_net_s: float) -> None:
+    """The multi-frame neural and traditional pipelines on one burst, and their ratio to the single-frame net."""
+    burst = capture_scene(design, "dead_leaves", pixels, seed=0, colour=True)
+    selection = registry.select(design)
+    if selection["kind"] != "burst":
+        print(f"burst of {design.burst}: no multi-frame net installed ({selection['label']})")
+        return
+    run_pipeline("neural", burst, chain)
+    neural_s, _ = best_time(lambda: run_pipeline("neural", burst, chain), repeats)
+    trad_s, _ = best_time(lambda: run_pipeline("traditional", burst, chain), repeats)
+    config = registry.load_selected(design)[0].config
+    print(f"burst of {design.burst} at {pixels} px, 15 dB: MF neural ISP {neural_s:.3f} s "
+          f"({neural_s / single_net_s:.1f}x the single-frame network; {M.macs_per_megapixel(config, design.burst) / 1e9:.0f} "
+          f"GMAC/MP), MF traditional ISP {trad_s:.3f} s")
 
 
 if __name__ == "__main__":

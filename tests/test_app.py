@@ -81,6 +81,17 @@ def test_starts_on_the_default_preset_with_images_and_neural_message():
     assert {"PSF", "scene", "sensor OTF", "RAW", "demosaic", "traditional"} <= set(tokens(app))
 
 
+def test_a_low_light_burst_gets_the_multi_frame_net_and_each_panel_says_which_frames_it_used():
+    burst = preset(DEFAULT_PRESET).replace(snr_db=15.0, burst=4)
+    app = start(to_query(burst))
+    assert len(metric(app, "PSNR")) == 4
+    assert any("Made by the multi-frame net 0.35" in c.value and "4 frames" in c.value for c in app.caption)
+    notes = [c.value for c in app.caption if c.value.startswith("Burst:")]
+    assert notes.count("Burst: all 4 frames, aligned to frame 0 and fused.") == 2  # traditional, neural
+    assert notes.count("Burst: frame 0 only (single-frame).") == 2  # demosaic, deconv
+    assert not app.warning
+
+
 def test_off_preset_design_gets_the_universal_net_with_its_label():
     """Any slider position shows a Neural crop: off the trained designs the universal net makes it, and
     the panel says so (and warns, naming the parameter, outside its training range)."""

@@ -21,8 +21,18 @@ def panel_messages(outputs: dict) -> dict[str, str]:
             else "" for p, s in outputs.items()}
 
 
-NEURAL_CHOICE_LABELS = {"auto": "auto (per-design net where trained, else universal)",
-                        "design": "per-design net only", "universal": "universal net"}
+NEURAL_CHOICE_LABELS = {"auto": "auto (multi-frame net for bursts, else per-design net, else universal)",
+                        "design": "per-design net only (single frame)", "burst": "multi-frame net only",
+                        "universal": "universal net"}
+
+
+def frames_used(pipeline: str, frames: int, selection: dict | None) -> str:
+    """Which frames of a ``frames``-frame burst a panel's pipeline used ('' for a single frame)."""
+    if frames == 1:
+        return ""
+    if pipeline == "traditional" or (pipeline == "neural" and selection and selection["kind"] == "burst"):
+        return f"all {frames} frames, aligned to frame 0 and fused"
+    return "frame 0 only (single-frame)"
 
 
 def neural_selection(design) -> dict | None:
@@ -79,8 +89,9 @@ def render(run: Run) -> None:
     note_col.caption("All panels share one view: drag to pan, scroll to zoom, double-click to reset; "
                      "the magnifier sets that shared view.")
     st.selectbox("Neural ISP net", list(NEURAL_CHOICE_LABELS), key="neural", format_func=NEURAL_CHOICE_LABELS.get,
-                 help="auto: the net trained for this exact lens, pitch and CFA where one exists, else the "
-                      "PSF-conditioned universal net.")
+                 help="auto: for a burst (or a frame noisier than the per-design net was trained for), the "
+                      "multi-frame net trained for this exact lens, pitch and CFA where one exists; else the "
+                      "single-frame net trained for this design; else the PSF-conditioned universal net.")
     view = run.view
     fig = plots.images_figure(images, messages, view.zoom, view.zoom_x, view.zoom_y, run.design.pitch_um,
                               grid=st.session_state.layout == "2 x 2")
@@ -91,9 +102,12 @@ def render(run: Run) -> None:
         st.caption("Aberration-free, noise-free: the scene box-filtered by each pixel, through the same "
                    "colour chain.")
     baseline = None
+    selection = neural_selection(run.design)
     for col, pipeline in zip(cols[1:], PIPELINES):
         with col:
             st.markdown(f"**{plots.PIPELINE_LABELS[pipeline]}**")
+            if run.design.burst > 1:
+                st.caption(f"Burst: {frames_used(pipeline, run.design.burst, selection)}.")
             stage = outputs[pipeline]
             if stage.value is None:
                 if stage.token == FAILED:
@@ -110,7 +124,6 @@ def render(run: Run) -> None:
                      help="Needs at least 161 px per side." if metrics["msssim"] is None else "Higher is closer.")
             b.metric("LPIPS", f"{metrics['lpips']:.3f}", help="AlexNet LPIPS v0.1; lower is closer.")
             if pipeline == "neural":
-                selection = neural_selection(run.design)
                 if selection is not None:
                     st.caption(f"Made by the {selection['label']}.")
                     if selection["warning"]:

@@ -92,11 +92,11 @@ def train_burst(design: DesignPoint, out: str | Path, cfg: TrainConfig = BURST_T
                "skipped_steps": skipped, "final_loss": round(float(np.mean(history[-50:])), 5) if history else None}
     if export:
         summary["validation"] = {f"frames_{k}": validate_burst(net, cache, frames=k) for k in (1, frames)}
-        summary["weights"] = export(net, design, out, cfg, meta, cache, summary, frames)
+        summary["weights"] = export_net(net, design, out, cfg, meta, cache, summary, frames)
     return summary
 
 
-def export(net: M.MultiFrameISP, design: DesignPoint, out: Path, cfg: TrainConfig, meta: dict, cache: dict,
+def export_net(net: M.MultiFrameISP, design: DesignPoint, out: Path, cfg: TrainConfig, meta: dict, cache: dict,
            summary: dict, frames: int) -> dict:
     """Fold and save ``net`` with its ``bursts`` manifest entry in ``out``'s folder."""
     from engine.isp.neural import registry
