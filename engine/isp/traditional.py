@@ -226,22 +226,35 @@ fixed CFA-period pattern (8 px for hex), which does not move with the scene and 
 correlation toward zero shift (estimates 10-50 % of the true hand-shake)."""
 
 
-def phase_correlation_shift(reference: np.ndarray, moving: np.ndarray) -> np.ndarray:
-    """(dy, dx) in pixels that moves ``moving`` onto ``reference``: cross-correlation of the blurred
-    (ALIGN_BLUR_PX), mean-free, Hann-windowed luminances, refined to 1/50 px by an upsampled DFT
-    (skimage.registration.phase_cross_correlation). Within 0.1 px of the sensor model's hand-shake
-    at 40 dB (tests/test_lowlight.py)."""
-    from skimage.registration import phase_cross_correlation
+ALIGN_SEARCH_PX = 2.0
+"""Largest shift (pixels per axis) the burst aligner considers: hand-shake between frames of a burst
+(the sensor model's default is +-1 px). Bounding the search keeps periodic content (a grating's
+correlation peaks repeat every period; along its bars it has none) from locking on a far peak."""
 
+
+def phase_correlation_shift(reference: np.ndarray, moving: np.ndarray, search_px: float = ALIGN_SEARCH_PX) -> np.ndarray:
+    """(dy, dx) in pixels that moves ``moving`` onto ``reference``, each within +-``search_px``: the
+    peak of the cross-correlation of the blurred (ALIGN_BLUR_PX), mean-free, Hann-windowed
+    luminances inside that range, refined to 1/50 px by a matrix DFT of the cross-power spectrum
+    around it (skimage.registration.phase_cross_correlation's upsampling, which cannot bound the
+    search). Within 0.1 px of the sensor model's hand-shake at 40 dB (tests/test_lowlight.py)."""
     window = np.outer(np.hanning(reference.shape[0]), np.hanning(reference.shape[1]))
 
-    def prepared(image: np.ndarray) -> np.ndarray:
+    def spectrum(image: np.ndarray) -> np.ndarray:
         smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float64), ALIGN_BLUR_PX)
-        return (smooth - smooth.mean()) * window
+        return np.fft.fft2((smooth - smooth.mean()) * window)
 
-    shift, _, _ = phase_cross_correlation(prepared(reference), prepared(moving), upsample_factor=50,
-                                          normalization=None)
-    return np.asarray(shift, dtype=float)
+    product = spectrum(reference) * np.conj(spectrum(moving))
+    freqs = [np.fft.fftfreq(n) for n in product.shape]
+    lags = [f * n for f, n in zip(freqs, product.shape)]  # integer shifts of the inverse FFT's bins
+    allowed = (np.abs(lags[0])[:, None] <= search_px) & (np.abs(lags[1])[None, :] <= search_px)
+    coarse = np.unravel_index(np.argmax(np.where(allowed, np.real(np.fft.ifft2(product)), -np.inf)), product.shape)
+    steps = np.arange(-50, 51) / 50.0  # +-1 px around the coarse peak, 1/50 px apart
+    grids = [np.clip(lag[i] + steps, -search_px, search_px) for lag, i in zip(lags, coarse)]
+    rows = np.exp(2j * np.pi * np.outer(grids[0], freqs[0]))
+    cols = np.exp(2j * np.pi * np.outer(freqs[1], grids[1]))
+    fine = np.unravel_index(np.argmax(np.real(rows @ product @ cols)), (steps.size, steps.size))
+    return np.array([grids[0][fine[0]], grids[1][fine[1]]])
 
 
 def burst_shifts(frames_rgb: np.ndarray) -> np.ndarray:
