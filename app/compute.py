@@ -169,6 +169,17 @@ class Run:
         threads stalled a browser session's reruns intermittently in CI; docs/app.md)."""
         return {p: self.output(p) for p in pipelines}
 
+    def single_frame_neural(self, selection: dict | None) -> np.ndarray | None:
+        """Where the multi-frame net made the Neural panel from a burst (``selection``: the registry's
+        choice for this design), the single-frame per-design net on frame 0 alone, for comparison;
+        else None."""
+        if self.design.burst == 1 or selection is None or selection["kind"] != "burst":
+            return None
+        version = cache.neural_signature("design")
+        stage = self._once("single_frame_neural", lambda: self._note(
+            "neural (frame 0)", cache.pipeline_stage(self.capture_json, "neural", version)))
+        return stage.value
+
     def metrics(self, pipeline: str) -> dict:
         """PSNR / MS-SSIM / LPIPS of one pipeline that has an output (all such pipelines are
         measured together, in one batch)."""

@@ -24,7 +24,7 @@ CHANNELS = ("R", "G", "B")
 PHASE_LABELS = ("(0,0) top-left", "(0,1) top-right", "(1,0) bottom-left", "(1,1) bottom-right")
 PIPELINE_LABELS = {"demosaic": "Demosaic only", "traditional": "Traditional ISP", "deconv": "Known-PSF deconv",
                    "neural": "Neural ISP",
-                   "ground_truth": "Ground truth"}
+                   "ground_truth": "Ground truth", "neural_frame0": "Neural ISP, frame 0 only"}
 
 
 def png_bytes(image: np.ndarray) -> bytes:

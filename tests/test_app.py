@@ -85,7 +85,11 @@ def test_a_low_light_burst_gets_the_multi_frame_net_and_each_panel_says_which_fr
     burst = preset(DEFAULT_PRESET).replace(snr_db=15.0, burst=4)
     app = start(to_query(burst))
     assert len(metric(app, "PSNR")) == 4
-    assert any("Made by the multi-frame net 0.35" in c.value and "4 frames" in c.value for c in app.caption)
+    made_by = next(c.value for c in app.caption if c.value.startswith("Made by the multi-frame net 0.35"))
+    assert "4 frames" in made_by and "Neural ISP, frame 0 only" in made_by  # the single-frame crop beside it
+    figure = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert [a["text"] for a in figure["layout"]["annotations"]][-1] == "Neural ISP, frame 0 only"
+    assert len(figure["data"]) == 6
     notes = [c.value for c in app.caption if c.value.startswith("Burst:")]
     assert notes.count("Burst: all 4 frames, aligned to frame 0 and fused.") == 2  # traditional, neural
     assert notes.count("Burst: frame 0 only (single-frame).") == 2  # demosaic, deconv

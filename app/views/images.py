@@ -11,6 +11,8 @@ from app.state import ZOOMS
 from engine.isp import PIPELINES
 
 PANELS = ("ground_truth",) + PIPELINES
+SINGLE_FRAME_PANEL = "neural_frame0"
+"""The extra image panel of a burst the multi-frame net processes: the single-frame net on frame 0."""
 LAYOUT_LABELS = {"1 x 4": "one row", "2 x 2": "two rows"}
 """The layout values (kept for links: ``app_layout=1x4|2x2``) and what the radio shows."""
 
@@ -78,7 +80,11 @@ def finetune_panel(design) -> None:
 def render(run: Run) -> None:
     reference = run.reference_image()
     outputs = run.outputs()
+    selection = neural_selection(run.design)
     images = {"ground_truth": reference, **{p: s.value for p, s in outputs.items()}}
+    single_frame = run.single_frame_neural(selection)
+    if single_frame is not None:
+        images[SINGLE_FRAME_PANEL] = single_frame
     messages = panel_messages(outputs)
     zoom_col, x_col, y_col, layout_col, note_col = st.columns([1.1, 1, 1, 0.9, 1.8])
     zoom_col.select_slider("Magnifier", options=list(ZOOMS), key="zoom", format_func=lambda z: f"{z}x",
@@ -102,7 +108,6 @@ def render(run: Run) -> None:
         st.caption("Aberration-free, noise-free: the scene box-filtered by each pixel, through the same "
                    "colour chain.")
     baseline = None
-    selection = neural_selection(run.design)
     for col, pipeline in zip(cols[1:], PIPELINES):
         with col:
             st.markdown(f"**{plots.PIPELINE_LABELS[pipeline]}**")
@@ -125,7 +130,10 @@ def render(run: Run) -> None:
             b.metric("LPIPS", f"{metrics['lpips']:.3f}", help="AlexNet LPIPS v0.1; lower is closer.")
             if pipeline == "neural":
                 if selection is not None:
-                    st.caption(f"Made by the {selection['label']}.")
+                    st.caption(f"Made by the {selection['label']}."
+                               + (f" The last image panel, '{plots.PIPELINE_LABELS[SINGLE_FRAME_PANEL]}', is the "
+                                  "single-frame per-design net on the reference frame alone." if single_frame is not None
+                                  else ""))
                     if selection["warning"]:
                         st.warning(selection["warning"])
                     if selection["kind"] == "universal":
