@@ -238,13 +238,18 @@ def phase_correlation_shift(reference: np.ndarray, moving: np.ndarray, search_px
     luminances inside that range, refined to 1/50 px by a matrix DFT of the cross-power spectrum
     around it (skimage.registration.phase_cross_correlation's upsampling, which cannot bound the
     search). Within 0.1 px of the sensor model's hand-shake at 40 dB (tests/test_lowlight.py)."""
-    window = np.outer(np.hanning(reference.shape[0]), np.hanning(reference.shape[1]))
+    return _registration_peak(_registration_spectrum(reference) * np.conj(_registration_spectrum(moving)), search_px)
 
-    def spectrum(image: np.ndarray) -> np.ndarray:
-        smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float64), ALIGN_BLUR_PX)
-        return np.fft.fft2((smooth - smooth.mean()) * window)
 
-    product = spectrum(reference) * np.conj(spectrum(moving))
+def _registration_spectrum(image: np.ndarray) -> np.ndarray:
+    """FFT of the blurred (ALIGN_BLUR_PX), mean-free, Hann-windowed luminance."""
+    window = np.outer(np.hanning(image.shape[0]), np.hanning(image.shape[1]))
+    smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float64), ALIGN_BLUR_PX)
+    return np.fft.fft2((smooth - smooth.mean()) * window)
+
+
+def _registration_peak(product: np.ndarray, search_px: float) -> np.ndarray:
+    """(dy, dx) of the cross-correlation peak of a cross-power spectrum within +-``search_px``, to 1/50 px."""
     freqs = [np.fft.fftfreq(n) for n in product.shape]
     lags = [f * n for f, n in zip(freqs, product.shape)]  # integer shifts of the inverse FFT's bins
     allowed = (np.abs(lags[0])[:, None] <= search_px) & (np.abs(lags[1])[None, :] <= search_px)
@@ -261,7 +266,9 @@ def burst_shifts(frames_rgb: np.ndarray) -> np.ndarray:
     """(F, 2) shifts (dy, dx) in pixels that move each of the (F, H, W, 3) frames onto frame 0
     (:func:`phase_correlation_shift` of their luminances; frame 0 at zero)."""
     luma = frames_rgb @ np.array([0.25, 0.5, 0.25], dtype=np.float32)
-    return np.array([np.zeros(2)] + [phase_correlation_shift(luma[0], f) for f in luma[1:]])
+    reference = _registration_spectrum(luma[0])
+    return np.array([np.zeros(2)] + [_registration_peak(reference * np.conj(_registration_spectrum(f)), ALIGN_SEARCH_PX)
+                                     for f in luma[1:]])
 
 
 def align_and_average(frames_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
