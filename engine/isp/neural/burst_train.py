@@ -105,7 +105,7 @@ def export_net(net: M.MultiFrameISP, design: DesignPoint, out: Path, cfg: TrainC
     base_steps = base.get("lineage_steps", base.get("steps")) or 0
     low, high = cfg.snr_range_db
     return registry.export_burst(
-        net, design, out, frames_range=(1, 16),
+        net, design, out, frames_range=(1, frames),
         steps={"base": base_steps, "fine_tune": summary["steps"], "total": base_steps + summary["steps"]},
         training={"data": (f"bursts of {frames} frames with the sensor model's hand-shake (+-1 px) through this design "
                            "(the per-design cache's sources: 'train' photo split, text, instrument-free charts); "

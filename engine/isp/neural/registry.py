@@ -39,7 +39,7 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 BURSTS_KEY = "bursts"
 """Manifest list of multi-frame nets (MultiFrameISP), one per imaging hash, entries as in ``weights``
-plus ``frames_range``."""
+plus ``frames_range`` (the burst lengths trained on; the net accepts any length)."""
 _LOCK = threading.Lock()
 _MODELS: dict = {}
 
@@ -367,12 +367,17 @@ def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PR
     single, single_folder = _installed(design, folders, "weights") if choice in ("auto", "design") else (None, None)
     if burst is not None and (choice == "burst" or design.burst > 1 or single is None
                               or (training_note(design, single) and not training_note(design, burst))):
-        low, high = snr_range_db(burst)
+        trained = snr_range_db(burst)
+        noise = f" at {trained[0]:g}-{trained[1]:g} dB per frame" if trained else ""
+        frames = burst.get("frames_range", [1, 16])
         label = (f"multi-frame net {burst.get('name') or burst['design_hash']} (trained for this lens, pitch and CFA "
-                 f"on bursts of 1-{burst['frames_range'][1] if 'frames_range' in burst else 16} frames at {low:g}-{high:g} dB "
-                 f"per frame; this capture: {design.burst} frame{'s' if design.burst > 1 else ''})")
+                 f"on bursts of {frames[0]}-{frames[1]} frames{noise}; this capture: {design.burst} "
+                 f"frame{'s' if design.burst > 1 else ''})")
+        notes = [n for n in (training_note(design, burst),
+                             f"this burst has {design.burst} frames, more than the {frames[1]} the net was trained on"
+                             if design.burst > frames[1] else None) if n]
         return {"kind": "burst", "entry": burst, "directory": burst_folder, "label": label,
-                "warning": training_note(design, burst)}
+                "warning": "; ".join(notes) or None}
     if single is not None:
         low, high = snr_range_db(single) or (30.0, 40.0)
         label = (f"per-design net {single.get('name') or single['design_hash']} (trained for this lens, pitch and "
