@@ -17,13 +17,10 @@ the net learns to fuse frames whose alignment is good but not exact.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from engine.isp.neural.data import CropSampler, add_noise_torch
-from engine.simulate import CFA_PERIOD_PX
 
 P_SINGLE = 0.2
 P_FULL = 0.4
@@ -52,19 +49,10 @@ class BurstSampler(CropSampler):
         self.shifts = torch.from_numpy(cache["shifts"]).float()
 
     def sample(self):
-        g, c, b = self.gen, self.crop, self.batch
+        g = self.gen
         k = frames_drawn(self.raw.shape[1], float(torch.rand(1, generator=g)))
-        idx = torch.randint(self.raw.shape[0], (b,), generator=g).tolist()
-        slots = (self.size - c) // CFA_PERIOD_PX + 1
-        oy = (torch.randint(slots, (b,), generator=g) * CFA_PERIOD_PX).tolist()
-        ox = (torch.randint(slots, (b,), generator=g) * CFA_PERIOD_PX).tolist()
-        raw = torch.stack([self.raw[i, :k, y:y + c, x:x + c] for i, y, x in zip(idx, oy, ox)]).float()
-        gt = torch.stack([self.gt[i, y:y + c, x:x + c] for i, y, x in zip(idx, oy, ox)]).float().permute(0, 3, 1, 2)
-        lo, hi = self.gain_range
-        gain = torch.exp(torch.empty(b, 1, 1, 1).uniform_(math.log(lo), math.log(hi), generator=g))
-        snr = torch.empty(b, 1, 1, 1).uniform_(*self.snr_range, generator=g)
-        noisy, sigma = add_noise_torch(raw * gain, snr, generator=g)
-        err_rms = torch.exp(torch.empty(b, 1, 1).uniform_(*np.log(SHIFT_ERROR_PX), generator=g))
-        shift = -self.shifts[idx, :k] + err_rms * torch.randn(b, k, 2, generator=g)
+        idx, noisy, sigma, gt = self.draw(k)
+        err_rms = torch.exp(torch.empty(self.batch, 1, 1).uniform_(*np.log(SHIFT_ERROR_PX), generator=g))
+        shift = -self.shifts[idx, :k] + err_rms * torch.randn(self.batch, k, 2, generator=g)
         shift[:, 0] = 0.0  # the reference frame is not moved
-        return noisy, sigma, shift, (gt * gain).contiguous()
+        return noisy, sigma, shift, gt

@@ -19,7 +19,8 @@ import torch
 
 from engine.design import DesignPoint
 from engine.isp.neural import burst_data, data, model as M
-from engine.isp.neural.train import TrainConfig, _load_folded_init, fit, image_metrics, restore_checkpoint, set_threads
+from engine.isp.neural.train import (TrainConfig, _load_folded_init, fit, restore_checkpoint, set_threads,
+                                     validation_metrics)
 
 BURST_FRAMES = 10
 BURST_CACHE_SPEC = data.CacheSpec(photo_views=3, dead_leaves=16, text=6, gratings=16, edges=4, stars=4, val_views=1,
@@ -40,24 +41,14 @@ def burst_design(design: DesignPoint, frames: int = BURST_FRAMES) -> DesignPoint
     return design.replace(burst=frames, snr_db=VALIDATION_SNR_DB)
 
 
-@torch.no_grad()
 def validate_burst(net: M.MultiFrameISP, cache: dict, *, frames: int | None = None) -> dict:
     """Validation metrics on the burst cache's validation bursts (design SNR, fixed noise), shifts
     estimated by the run-time aligner: the net on the first ``frames`` frames (default all) and the
     bilinear demosaic of frame 0."""
     from engine.isp.neural.infer import run_burst
 
-    was_training = net.training
-    net.eval()
-    rows = []
-    for raw, sigma, gt in zip(cache["val_raw"], cache["val_sigma"], cache["val_gt"]):
-        raw, sigma = raw[:frames].astype(np.float32), sigma[:frames].astype(np.float32)
-        out = run_burst(net, raw, sigma, layout=net.config.cfa)
-        m = M.cfa_masks(net.config.cfa, *raw.shape[1:])
-        base = M.bilinear_demosaic_torch(torch.from_numpy(raw[:1])[None], m, net.config.cfa)[0].permute(1, 2, 0).numpy()
-        rows.append(image_metrics({"neural": out, "bilinear": base}, gt.astype(np.float32)))
-    net.train(was_training)
-    return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]} | {"images": len(rows)}
+    return validation_metrics(net, cache, lambda raw, sigma: run_burst(net, raw[:frames], sigma[:frames],
+                                                                       layout=net.config.cfa))
 
 
 def train_burst(design: DesignPoint, out: str | Path, cfg: TrainConfig = BURST_TRAIN_CONFIG, *,

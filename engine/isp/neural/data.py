@@ -246,6 +246,12 @@ class CropSampler:
         self.gen.set_state(state["rng"])
 
     def sample(self):
+        _, noisy, sigma, gt = self.draw()
+        return noisy, sigma, gt
+
+    def draw(self, frames: int | None = None):
+        """(capture indices (B,), noisy (B, k, c, c), sigma, gt (B, 3, c, c)): one crop offset per
+        capture, k = 1 for single-frame caches, the first ``frames`` frames of a burst cache."""
         import torch
 
         g, c = self.gen, self.crop
@@ -254,12 +260,13 @@ class CropSampler:
         slots = (self.size - c) // CFA_PERIOD_PX + 1
         oy = torch.randint(slots, (self.batch,), generator=g) * CFA_PERIOD_PX
         ox = torch.randint(slots, (self.batch,), generator=g) * CFA_PERIOD_PX
-        raw = torch.stack([self.raw[i, y:y + c, x:x + c] for i, y, x in zip(idx.tolist(), oy.tolist(), ox.tolist())])
-        gt = torch.stack([self.gt[i, y:y + c, x:x + c] for i, y, x in zip(idx.tolist(), oy.tolist(), ox.tolist())])
-        raw = raw.float()[:, None]
+        pick = None if frames is None else slice(frames)  # None adds the frame axis of a single frame
+        windows = list(zip(idx.tolist(), oy.tolist(), ox.tolist()))
+        raw = torch.stack([self.raw[i, pick, y:y + c, x:x + c] for i, y, x in windows]).float()
+        gt = torch.stack([self.gt[i, y:y + c, x:x + c] for i, y, x in windows])
         gt = gt.float().permute(0, 3, 1, 2).contiguous()
         lo, hi = self.gain_range
         gain = torch.exp(torch.empty(self.batch, 1, 1, 1).uniform_(math.log(lo), math.log(hi), generator=g))
         snr = torch.empty(self.batch, 1, 1, 1).uniform_(*self.snr_range, generator=g)
         noisy, sigma = add_noise_torch(raw * gain, snr, generator=g)
-        return noisy, sigma, gt * gain
+        return idx, noisy, sigma, gt * gain

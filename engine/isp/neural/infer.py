@@ -49,6 +49,24 @@ def _forward(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, cond: np.ndarra
     return out[0].permute(1, 2, 0).numpy()
 
 
+def _checked_inputs(raw, sigma, shape: str, tile: int | None, overlap: int) -> tuple[np.ndarray, np.ndarray]:
+    """raw and sigma as float32 arrays of ``shape`` ("(H, W)" or "(K, H, W)"), checked with the
+    tiling options; ValueError naming what is wrong."""
+    raw = np.asarray(raw, dtype=np.float32)
+    sigma = np.asarray(sigma, dtype=np.float32)
+    if raw.ndim != shape.count(",") + 1 or raw.shape != sigma.shape:
+        raise ValueError(f"raw and sigma must be {shape} of one shape, got {raw.shape} and {sigma.shape}")
+    if min(raw.shape[-2:]) < MIN_SIDE_PX:
+        raise ValueError(f"raw must be at least {MIN_SIDE_PX} pixels per side for the Neural ISP, got {raw.shape[-2:]}")
+    if not (np.isfinite(raw).all() and np.isfinite(sigma).all()):
+        raise ValueError("raw and sigma must be finite: they contain NaN or infinite values")
+    if tile is not None and (tile % CFA_PERIOD or tile <= 0):
+        raise ValueError(f"tile must be a positive multiple of {CFA_PERIOD}, got {tile}")
+    if overlap % CFA_PERIOD or overlap < 0:
+        raise ValueError(f"overlap must be a non-negative multiple of {CFA_PERIOD}, got {overlap}")
+    return raw, sigma
+
+
 def _starts(n: int, tile: int) -> list[int]:
     return list(range(0, n, tile))
 
@@ -64,18 +82,7 @@ def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, cond: np.nd
     (multiple of 8); default: whole image up to MAX_WHOLE_PX per side, else DEFAULT_TILE.
     overlap: context on each side of a tile (multiple of 8).
     """
-    raw = np.asarray(raw, dtype=np.float32)
-    sigma = np.asarray(sigma, dtype=np.float32)
-    if raw.ndim != 2 or raw.shape != sigma.shape:
-        raise ValueError(f"raw and sigma must be (H, W) of one shape, got {raw.shape} and {sigma.shape}")
-    if min(raw.shape) < MIN_SIDE_PX:
-        raise ValueError(f"raw must be at least {MIN_SIDE_PX} pixels per side for the Neural ISP, got {raw.shape}")
-    if not (np.isfinite(raw).all() and np.isfinite(sigma).all()):
-        raise ValueError("raw and sigma must be finite: they contain NaN or infinite values")
-    if tile is not None and (tile % CFA_PERIOD or tile <= 0):
-        raise ValueError(f"tile must be a positive multiple of {CFA_PERIOD}, got {tile}")
-    if overlap % CFA_PERIOD or overlap < 0:
-        raise ValueError(f"overlap must be a non-negative multiple of {CFA_PERIOD}, got {overlap}")
+    raw, sigma = _checked_inputs(raw, sigma, "(H, W)", tile, overlap)
     h, w = raw.shape
     net.eval()
     if cond is not None and cond.shape[:2] != raw.shape:
@@ -115,14 +122,7 @@ def run_burst(net: MultiFrameISP, raw: np.ndarray, sigma: np.ndarray, *, shift_p
     frame 0 through a multi-frame net. shift_px: (K, 2) pixels moving each frame onto frame 0
     (default: estimated by the burst aligner, engine.isp.traditional.burst_shifts, on the frames'
     bilinear demosaics). layout, tile, overlap: as for :func:`run_model`."""
-    raw = np.asarray(raw, dtype=np.float32)
-    sigma = np.asarray(sigma, dtype=np.float32)
-    if raw.ndim != 3 or raw.shape != sigma.shape:
-        raise ValueError(f"raw and sigma must be (K, H, W) of one shape, got {raw.shape} and {sigma.shape}")
-    if min(raw.shape[1:]) < MIN_SIDE_PX:
-        raise ValueError(f"raw must be at least {MIN_SIDE_PX} pixels per side for the Neural ISP, got {raw.shape[1:]}")
-    if not (np.isfinite(raw).all() and np.isfinite(sigma).all()):
-        raise ValueError("raw and sigma must be finite: they contain NaN or infinite values")
+    raw, sigma = _checked_inputs(raw, sigma, "(K, H, W)", tile, overlap)
     layout = layout or net.config.cfa
     if shift_px is None:
         from engine.isp.traditional import bilinear_demosaic, burst_shifts

@@ -210,25 +210,32 @@ class NeuralISP(nn.Module):
             self._masks[layout] = (masks, demosaic_weights(masks, layout))
         return self._masks[layout]
 
+    def front_end(self, raw: torch.Tensor, sigma: torch.Tensor, layout: str) -> tuple[torch.Tensor, list]:
+        """(bilinear demosaic (B, 3, H, W), the input planes: masked raw, masks, scaled sigma, demosaic)
+        of (B, 1, H, W) mosaics whose sides are multiples of the CFA period."""
+        h, w = raw.shape[-2:]
+        if h % CFA_PERIOD or w % CFA_PERIOD:
+            raise ValueError(f"input must be a multiple of {CFA_PERIOD} px per side, got {h} x {w}")
+        m, weights = self.masks(h, w, raw.device, layout)
+        skip = bilinear_demosaic_torch(raw, m, layout, weights)
+        return skip, [raw * m, m.expand(raw.shape[0], -1, -1, -1), sigma * SIGMA_SCALE, skip]
+
+    def back_end(self, x: torch.Tensor) -> torch.Tensor:
+        """Half-resolution head features -> the full-resolution residual over the bilinear demosaic."""
+        for block in self.blocks:
+            x = block(x)
+        return F.pixel_shuffle(self.tail(F.leaky_relu(x, self.config.negative_slope)), 2)
+
     def forward(self, raw: torch.Tensor, sigma: torch.Tensor, cond: torch.Tensor | None = None,
                 layout: str | None = None) -> torch.Tensor:
         """raw, sigma: (B, 1, H, W); cond: (B, cond_features, H, W) for a conditioned net, else None;
         layout: the batch's CFA layout (default ``config.cfa``)."""
-        h, w = raw.shape[-2:]
-        if h % CFA_PERIOD or w % CFA_PERIOD:
-            raise ValueError(f"input must be a multiple of {CFA_PERIOD} px per side, got {h} x {w}")
         if (cond is None) != (self.config.cond_features == 0):
             raise ValueError(f"this net takes {self.config.cond_features} conditioning planes, got "
                              f"{'none' if cond is None else cond.shape[1]}")
-        layout = layout or self.config.cfa
-        m, weights = self.masks(h, w, raw.device, layout)
-        skip = bilinear_demosaic_torch(raw, m, layout, weights)
-        planes = [raw * m, m.expand(raw.shape[0], -1, -1, -1), sigma * SIGMA_SCALE, skip]
+        skip, planes = self.front_end(raw, sigma, layout or self.config.cfa)
         feats = torch.cat(planes if cond is None else planes + [cond], dim=1)
-        x = self.head(F.pixel_unshuffle(feats, 2))
-        for block in self.blocks:
-            x = block(x)
-        return skip + F.pixel_shuffle(self.tail(F.leaky_relu(x, self.config.negative_slope)), 2)
+        return skip + self.back_end(self.head(F.pixel_unshuffle(feats, 2)))
 
     def fold(self) -> "NeuralISP":
         """Reparameterise every RepConv into a plain 3x3 conv (in place); returns self."""
@@ -279,30 +286,25 @@ class MultiFrameISP(nn.Module):
             self.fuse.weight[:, :c, 0, 0] = torch.eye(c)
             self.fuse.bias.zero_()
 
-    def forward(self, raw: torch.Tensor, sigma: torch.Tensor, shift_px: torch.Tensor, layout: str | None = None) -> torch.Tensor:
+    def forward(self, raw: torch.Tensor, sigma: torch.Tensor, shift_px: torch.Tensor,
+                layout: str | None = None) -> torch.Tensor:
         """raw, sigma: (B, K, H, W); shift_px: (B, K, 2) (dy, dx) pixels moving each frame onto frame 0
         (engine.isp.traditional.phase_correlation_shift's convention); layout: the CFA layout."""
         b, k, h, w = raw.shape
-        if h % CFA_PERIOD or w % CFA_PERIOD:
-            raise ValueError(f"input must be a multiple of {CFA_PERIOD} px per side, got {h} x {w}")
-        net, layout = self.net, layout or self.config.cfa
-        m, weights = net.masks(h, w, raw.device, layout)
-        frames, sigmas = raw.reshape(b * k, 1, h, w), sigma.reshape(b * k, 1, h, w)
-        skip = bilinear_demosaic_torch(frames, m, layout, weights)
-        planes = torch.cat([frames * m, m.expand(b * k, -1, -1, -1), sigmas * SIGMA_SCALE, skip], dim=1)
+        net = self.net
+        skip, planes = net.front_end(raw.reshape(b * k, 1, h, w), sigma.reshape(b * k, 1, h, w),
+                                     layout or self.config.cfa)
         shifts = shift_px.reshape(b * k, 2).to(raw.dtype)
         # per-frame slices, reduced with elementwise ops: a reduction over the frame axis of a
         # channels-last tensor is strided and ~5x slower on CPU
-        feats = warp(net.head(F.pixel_unshuffle(planes, 2)), shifts / 2).unflatten(0, (b, k)).unbind(dim=1)
+        head = net.head(F.pixel_unshuffle(torch.cat(planes, dim=1), 2))
+        feats = warp(head, shifts / 2).unflatten(0, (b, k)).unbind(dim=1)
         skip = sum(warp(skip, shifts, mode="bicubic").unflatten(0, (b, k)).unbind(dim=1)) / k
         noise = F.avg_pool2d(sigma[:, :1], 2) * (SIGMA_SCALE / k ** 0.5)
         strongest = feats[0]
         for frame in feats[1:]:
             strongest = torch.maximum(strongest, frame)
-        x = self.fuse(torch.cat([sum(feats) / k, strongest, noise], dim=1))
-        for block in net.blocks:
-            x = block(x)
-        return skip + F.pixel_shuffle(net.tail(F.leaky_relu(x, self.config.negative_slope)), 2)
+        return skip + net.back_end(self.fuse(torch.cat([sum(feats) / k, strongest, noise], dim=1)))
 
     def fold(self) -> "MultiFrameISP":
         self.net.fold()

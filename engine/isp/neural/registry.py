@@ -253,20 +253,20 @@ def _save_folded(net: M.NeuralISP, out: Path, key: str) -> dict:
 
 
 def export_weights(net: M.NeuralISP, design: DesignPoint, out: str | Path, *, steps, training: dict,
-                   validation: dict, name: str | None = None) -> dict:
-    """Fold a copy of ``net``, save it as fp16 to ``out`` and add / replace its manifest entry in
-    ``out``'s folder. Returns the entry."""
+                   validation: dict, name: str | None = None, kind: str = "weights", extra: dict | None = None) -> dict:
+    """Fold a copy of ``net``, save it as fp16 to ``out`` and add / replace its entry (``extra``
+    fields added) in the ``kind`` list of ``out``'s manifest. Returns the entry."""
     from engine.design import presets
 
     out = Path(out)
     if name is None:
         name = next((n for n, d in presets().items() if d.design_hash() == design.design_hash()), None)
     entry = {"name": name, "design": design.to_dict(), "steps": steps, "training": training,
-             "validation": validation} | _save_folded(net, out, design.design_hash())
+             "validation": validation, **(extra or {})} | _save_folded(net, out, design.design_hash())
 
     def add_entry(manifest: dict) -> None:
         manifest["version"] = MANIFEST_VERSION
-        manifest["weights"] = [e for e in manifest["weights"] if e["design_hash"] != entry["design_hash"]] + [entry]
+        manifest[kind] = [e for e in manifest.get(kind, []) if e["design_hash"] != entry["design_hash"]] + [entry]
 
     update_manifest(add_entry, out.parent)
     with _LOCK:
@@ -276,23 +276,13 @@ def export_weights(net: M.NeuralISP, design: DesignPoint, out: str | Path, *, st
 
 def export_burst(net: M.MultiFrameISP, design: DesignPoint, out: str | Path, *, steps, training: dict,
                  validation: dict, frames_range: tuple, gmac_per_mp_at: dict) -> dict:
-    """Fold a copy of the multi-frame ``net``, save it as fp16 to ``out`` and add / replace its entry
-    in the ``bursts`` list of ``out``'s manifest. Returns the entry."""
+    """:func:`export_weights` of a multi-frame ``net`` into the manifest's ``bursts`` list, named after
+    the preset with its imaging, with the burst lengths trained on and the cost at those lengths."""
     from engine.design import presets
 
-    out = Path(out)
     name = next((n for n, d in presets().items() if d.imaging_hash() == design.imaging_hash()), None)
-    entry = {"name": name, "design": design.to_dict(), "steps": steps, "training": training, "validation": validation,
-             "frames_range": list(frames_range), "gmac_per_mp_at_frames": gmac_per_mp_at} | _save_folded(net, out, design.design_hash())
-
-    def add_entry(manifest: dict) -> None:
-        manifest["version"] = MANIFEST_VERSION
-        manifest[BURSTS_KEY] = [e for e in manifest.get(BURSTS_KEY, []) if e["design_hash"] != entry["design_hash"]] + [entry]
-
-    update_manifest(add_entry, out.parent)
-    with _LOCK:
-        _MODELS.clear()
-    return entry
+    return export_weights(net, design, out, steps=steps, training=training, validation=validation, name=name,
+                          kind=BURSTS_KEY, extra={"frames_range": list(frames_range), "gmac_per_mp_at_frames": gmac_per_mp_at})
 
 
 # --- the universal (PSF-conditioned) net -------------------------------------------------------------
@@ -378,11 +368,11 @@ def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PR
                              if design.burst > frames[1] else None) if n]
         return {"kind": "burst", "entry": burst, "directory": burst_folder, "label": label,
                 "warning": "; ".join(notes) or None}
+    frame0 = f"; single-frame: runs on frame 0 of the {design.burst}-frame burst" if design.burst > 1 else ""
     if single is not None:
         low, high = snr_range_db(single) or (30.0, 40.0)
         label = (f"per-design net {single.get('name') or single['design_hash']} (trained for this lens, pitch and "
-                 f"CFA at {low:g}-{high:g} dB)" + (f"; single-frame: runs on frame 0 of the {design.burst}-frame burst"
-                                                  if design.burst > 1 else ""))
+                 f"CFA at {low:g}-{high:g} dB)" + frame0)
         return {"kind": "design", "entry": single, "directory": single_folder, "label": label,
                 "warning": training_note(design, single)}
     if choice == "design":
@@ -398,8 +388,7 @@ def select(design: DesignPoint, choice: str = "auto", directory: str | Path = PR
     r = entry["training_range"]
     label = (f"universal net (trained on random designs: pitch {r['pitch_um'][0]:g}-{r['pitch_um'][1]:g} um, "
              f"F/{r['f_number'][0]:g}-{r['f_number'][1]:g}, {r['snr_db'][0]:g}-{r['snr_db'][1]:g} dB, "
-             f"{'/'.join(r['cfa'])} CFA)" + (f"; single-frame: runs on frame 0 of the {design.burst}-frame burst"
-                                              if design.burst > 1 else ""))
+             f"{'/'.join(r['cfa'])} CFA)" + frame0)
     outside = universal.outside_training_range(design)
     warning = ("outside the universal net's training range: " + "; ".join(outside) + ", so expect degraded results"
                if outside else None)

@@ -98,16 +98,24 @@ def validate(net: M.NeuralISP, cache: dict, *, max_images: int | None = None) ->
     MS-SSIM / LPIPS after the shared colour chain."""
     from engine.isp.neural.infer import run_model
 
+    return validation_metrics(net, cache, lambda raw, sigma: run_model(net, raw, sigma), max_images=max_images)
+
+
+@torch.no_grad()
+def validation_metrics(net, cache: dict, process, *, max_images: int | None = None) -> dict:
+    """Mean :func:`image_metrics` over the cache's validation captures of ``process(raw, sigma)``
+    (float32 arrays as cached: one mosaic or a burst) and of the bilinear demosaic of the (first)
+    mosaic, with ``net`` in eval mode."""
     n = cache["val_raw"].shape[0] if max_images is None else min(max_images, cache["val_raw"].shape[0])
     was_training = net.training
     net.eval()
     rows = []
     for i in range(n):
         raw = cache["val_raw"][i].astype(np.float32)
-        sigma = cache["val_sigma"][i].astype(np.float32)
-        out = run_model(net, raw, sigma)
-        m = M.cfa_masks(net.config.cfa, *raw.shape)
-        base = M.bilinear_demosaic_torch(torch.from_numpy(raw)[None, None], m, net.config.cfa)[0].permute(1, 2, 0).numpy()
+        out = process(raw, cache["val_sigma"][i].astype(np.float32))
+        first = raw if raw.ndim == 2 else raw[0]
+        m = M.cfa_masks(net.config.cfa, *first.shape)
+        base = M.bilinear_demosaic_torch(torch.from_numpy(first)[None, None], m, net.config.cfa)[0].permute(1, 2, 0).numpy()
         rows.append(image_metrics({"neural": out, "bilinear": base}, cache["val_gt"][i].astype(np.float32)))
     net.train(was_training)
     return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]} | {"images": n}
