@@ -23,7 +23,8 @@ Sessions share these caches (a design another session has shown is a cache hit),
 ``max_entries`` sized for eight concurrent sessions on different designs. Every heavy engine
 computation holds one of ``WORKERS`` (one per core, across all sessions of the server): eight
 sessions on two cores queue for the cores instead of thrashing them, so each stage runs at full
-speed in turn and a slider change waits at most for the stages ahead of it.
+speed in turn, and queued stages are admitted oldest slider change first (:class:`OldestFirst`), so
+a change waits for the changes that began before it, not for every change in flight.
 
 So moving SNR redraws only the noise (the clean frames and the ground truth are cached) and
 recomputes what follows; moving a Zernike slider recomputes PSFs, OTF and RAW but not the scene. The sensor OTF (up to
@@ -39,6 +40,9 @@ Cached functions are pure: everything they depend on is in their arguments.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import json
 import os
 import threading
@@ -57,8 +61,53 @@ from engine.isp import PipelineUnavailable, color, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "pretrained"
-WORKERS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
+class OldestFirst:
+    """At most ``slots`` holders at once; waiting callers are let in oldest request first.
+
+    A caller's age is the start of the slider change it serves (:func:`begin_rerun`), so a change
+    that began earlier gets every one of its stages ahead of a later change, and eight concurrent
+    changes finish one after another instead of all together at the end (a plain semaphore admits
+    whichever thread wakes first, which spreads every change over the whole busy period)."""
+
+    def __init__(self, slots: int):
+        self._free = slots
+        self._waiting: list[tuple[float, int]] = []
+        self._tickets = itertools.count()
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def slot(self, started: float):
+        """Hold one slot; ``started``: time.monotonic() of the change this work serves (s)."""
+        with self._changed:
+            ticket = (started, next(self._tickets))
+            heapq.heappush(self._waiting, ticket)
+            while not self._free or self._waiting[0] != ticket:
+                self._changed.wait()
+            heapq.heappop(self._waiting)
+            self._free -= 1
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += 1
+                self._changed.notify_all()
+
+
+WORKERS = OldestFirst(max(1, os.cpu_count() or 1))
 """Heavy engine computations running at once, over every session of this server process."""
+_RERUN = threading.local()
+
+
+def begin_rerun() -> None:
+    """Mark the start of this script run (a slider change): its stages queue by this time."""
+    _RERUN.started = time.monotonic()
+
+
+def _rerun_started() -> float:
+    return getattr(_RERUN, "started", None) or time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -84,7 +133,7 @@ class Stage:
 
 def _timed(fn, *args, deps=(), **kwargs) -> Stage:
     """``fn(*args, **kwargs)`` on one of the WORKERS, as a Stage (seconds: compute time, not the wait)."""
-    with WORKERS:
+    with WORKERS.slot(_rerun_started()):
         start = time.perf_counter()
         value = fn(*args, **kwargs)
         seconds = time.perf_counter() - start

@@ -72,6 +72,7 @@ def compute_log(run: Run, seconds: float) -> None:
 
 def main() -> None:
     start = time.perf_counter()
+    cache.begin_rerun()
     st.set_page_config(page_title="smallpix: small-pixel design explorer", layout="wide")
     session.init_session()
     design, design_error, view, upload, upload_error = controls.sidebar()

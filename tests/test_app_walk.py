@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from app import compare, state
+from app import cache, compare, state
 from engine.design import DesignPoint, OVERSAMPLE_RANGE, PITCH_RANGE_UM, SNR_RANGE_DB, preset, presets
 
 from test_app import APP, TIMEOUT_S, metric, qp, start
@@ -182,6 +182,33 @@ def test_concurrent_sessions_on_different_designs_do_not_bleed():
         step(fresh)
         assert metric(fresh, "PSNR") == metric(app, "PSNR") and metric(app, "PSNR")
     assert "Z11=0.05" in qp(one, "z") and "Z11=0.05" not in qp(two, "z")
+
+
+def test_workers_admit_the_oldest_change_first():
+    """With the one slot busy, changes queued out of order get it in the order their reruns began,
+    and never more than ``slots`` at once."""
+    workers = cache.OldestFirst(1)
+    order, holding, most = [], [0], [0]
+    lock = threading.Lock()
+
+    def work(started: float) -> None:
+        with workers.slot(started):
+            with lock:
+                holding[0] += 1
+                most[0] = max(most[0], holding[0])
+            order.append(started)
+            with lock:
+                holding[0] -= 1
+
+    with workers.slot(0.0):
+        threads = [threading.Thread(target=work, args=(started,)) for started in (3.0, 1.0, 2.0, 5.0, 4.0)]
+        for thread in threads:
+            thread.start()
+        while len(workers._waiting) < len(threads):
+            threading.Event().wait(0.005)
+    for thread in threads:
+        thread.join()
+    assert order == [1.0, 2.0, 3.0, 4.0, 5.0] and most[0] == 1
 
 
 # --- A/B ---------------------------------------------------------------------------------------
