@@ -110,6 +110,11 @@ def _rerun_started() -> float:
     return getattr(_RERUN, "started", None) or time.monotonic()
 
 
+def rerun_seconds() -> float:
+    """Seconds since this script run began (:func:`begin_rerun`)."""
+    return time.monotonic() - _rerun_started()
+
+
 @dataclass(frozen=True)
 class Stage:
     """A computed (or cached) stage value. token: drawn at compute time; seconds: compute time;

@@ -63,7 +63,10 @@ def compute_log(run: Run, seconds: float) -> None:
     st.session_state.stage_log = rows
     st.session_state.stage_tokens = {name: token for name, token, _, _ in run.log.values()}
     st.session_state.render_seconds = seconds
-    with st.sidebar.expander(f"Compute log: {seconds:.2f} s this rerun", expanded=False):
+    shown = st.session_state.pop("images_seconds", None)
+    title = f"Compute log: {seconds:.2f} s this rerun" + (f", images shown at {shown:.2f} s" if shown else "")
+    st.session_state.images_shown_seconds = shown
+    with st.sidebar.expander(title, expanded=False):
         if rows:
             st.dataframe(rows, hide_index=True)
         st.caption("Each stage is cached by exactly what it depends on: moving SNR reuses the PSFs, the scene "

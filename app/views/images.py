@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import plots
+from app import cache, plots
 from app.compute import FAILED, Run
 from app.state import ZOOMS
 from engine.isp import PIPELINES
@@ -102,6 +102,7 @@ def render(run: Run) -> None:
     fig = plots.images_figure(images, messages, view.zoom, view.zoom_x, view.zoom_y, run.design.pitch_um,
                               grid=st.session_state.layout == "2 x 2")
     st.plotly_chart(fig, key="fig_images", config={"scrollZoom": True, "displaylogo": False})
+    st.session_state.images_seconds = cache.rerun_seconds()  # the crops are on the page; metrics follow
     cols = st.columns(len(PANELS))
     with cols[0]:
         st.markdown("**Ground truth**")
