@@ -37,3 +37,14 @@ def test_tone_curve_is_monotone_fixes_ends_and_inverts():
 def test_display_output_is_clipped_to_unit_range():
     out = color.camera_to_display(np.array([[-1.0, 0.5, 9.0]], dtype=np.float32))
     assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_srgb_encode_matches_colour_science():
+    """The float32 inverse EOTF against colour-science's, across the toe, the curve, negatives and
+    values above 1 (the unclipped chain)."""
+    import colour
+
+    x = np.concatenate([np.linspace(-0.2, 1.5, 40001), [0.0031308, 0.0031309, 0.0, 1.0]]).astype(np.float32)
+    expected = colour.cctf_encoding(x.astype(np.float64), "sRGB")
+    np.testing.assert_allclose(color.srgb_encode(x), expected, rtol=0, atol=1e-6)
+    assert color.srgb_encode(x).dtype == np.float32

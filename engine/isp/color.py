@@ -97,7 +97,15 @@ def inverse_tone_curve(y: np.ndarray, strength: float = TONE_STRENGTH) -> np.nda
 
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
-    return np.asarray(colour.cctf_encoding(np.asarray(linear, dtype=np.float64), "sRGB"), dtype=np.float32)
+    """Linear sRGB -> sRGB-encoded values (IEC 61966-2-1 inverse EOTF, float32; values at or below
+    0.0031308, negatives included, take the linear segment, as colour-science's ``cctf_encoding``).
+    Written out in float32: colour's float64 path cost a third of a 512 px panel's colour chain;
+    tests/test_color.py holds it to colour's to 1e-6."""
+    x = np.asarray(linear, dtype=np.float32)
+    curved = np.power(np.abs(x), np.float32(1 / 2.4))
+    curved *= np.float32(1.055)
+    curved -= np.float32(0.055)
+    return np.where(x <= np.float32(0.0031308), x * np.float32(12.92), curved).astype(np.float32, copy=False)
 
 
 def srgb_decode(encoded: np.ndarray) -> np.ndarray:
