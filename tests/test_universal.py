@@ -136,7 +136,16 @@ def test_finetune_can_be_cancelled_and_resumed(tmp_path, monkeypatch):
     assert second["state"] == "done" and steps_seen == [1, 2, 3, 4]
     selection = registry.select(design, "auto", pretrained, user_directory=user)
     assert selection["kind"] == "design" and selection["directory"] == user
+    assert registry.snr_range_db(selection["entry"]) == finetune.snr_range_for(design)
     assert registry.select(design, "universal", pretrained, user_directory=user)["kind"] == "universal"
+
+
+def test_a_fine_tune_trains_around_the_design_snr_within_the_universal_range():
+    from engine.isp.neural import finetune
+
+    assert finetune.snr_range_for(OFF_PRESET.replace(snr_db=35.0)) == (28.0, 42.0)
+    assert finetune.snr_range_for(OFF_PRESET.replace(snr_db=40.0)) == (33.0, 45.0)
+    assert finetune.snr_range_for(OFF_PRESET.replace(snr_db=12.0)) == (10.0, 19.0)
 
 
 def test_a_universal_entry_pointing_outside_the_folder_is_refused(tmp_path):

@@ -26,7 +26,24 @@ from engine.design import DesignPoint
 from engine.isp.neural.registry import USER_WEIGHTS_ENV, user_weights_dir  # noqa: F401 (API)
 
 DEFAULT_STEPS = 200
+DEFAULT_LR = 5e-4
+"""Peak learning rate (cosine to a tenth). Measured on preset 0.55 from the 9,500-step universal
+net, 200 steps: 2e-4 closed 12 / 11 % (H / V) of the grating-MTF50 gap to the per-design net,
+5e-4 14 / 14 %, 1e-3 13 / 12 % (docs/design.md, "Fine-tune on demand")."""
+SNR_SPAN_DB = 7.0
+"""A fine-tune trains at the design's SNR +- this (dB), within the universal net's 10-45 dB: the
+per-design nets' 14 dB span (28-42 dB around the presets' 35 dB). It closed 16 / 21 % where the
+universal net's whole range closed 14 / 14 % (same steps and learning rate); the fine-tuned net
+warns when the SNR slider leaves that range, as the per-design nets do."""
 STATES = ("running", "done", "cancelled", "failed")
+
+
+def snr_range_for(design: DesignPoint, span_db: float = SNR_SPAN_DB) -> tuple[float, float]:
+    """(low, high) per-frame SNR in dB a fine-tune for ``design`` trains at: its SNR +- ``span_db``,
+    clipped to the universal net's training range."""
+    from engine.isp.neural.universal_data import SNR_RANGE_DB
+
+    return max(SNR_RANGE_DB[0], design.snr_db - span_db), min(SNR_RANGE_DB[1], design.snr_db + span_db)
 
 
 def job_paths(design: DesignPoint, directory: Path | None = None) -> dict[str, Path]:
@@ -77,9 +94,12 @@ def start_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Pat
                                 start_new_session=True)
 
 
-def run_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Path | None = None, progress=None) -> dict:
+def run_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Path | None = None, progress=None,
+            lr: float = DEFAULT_LR, snr_range_db: tuple[float, float] | None = None) -> dict:
     """Fine-tune the universal net for ``design`` (resuming a checkpoint) and export it into the user
-    folder. Returns {state, entry (when done), steps, seconds}."""
+    folder; ``lr``: peak learning rate (cosine to a tenth of it); ``snr_range_db``: the per-frame SNR
+    range trained at (default :func:`snr_range_for`). Returns {state, entry (when done),
+    steps, seconds}."""
     from engine.isp.neural import registry, universal_data, universal_train
     from engine.isp.neural.train import TrainConfig
 
@@ -91,8 +111,8 @@ def run_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Path 
     t0 = time.time()
     if not paths["pool"].exists():
         universal_data.build_pool(paths["pool"], designs=[design], repeats=4, size_px=160, seed=1)
-    cfg = TrainConfig(steps=steps, batch=6, crop=112, lr=2e-4, lr_final=2e-5, warmup=10, seed=3, ckpt_every=25,
-                      snr_range_db=universal_data.SNR_RANGE_DB)
+    cfg = TrainConfig(steps=steps, batch=6, crop=112, lr=lr, lr_final=lr / 10, warmup=10, seed=3, ckpt_every=25,
+                      snr_range_db=tuple(snr_range_db or snr_range_for(design)))
 
     def report(step, total, loss):
         rate = (time.time() - t0) / max(step, 1)

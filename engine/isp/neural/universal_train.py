@@ -128,9 +128,11 @@ def validate_universal(net: M.NeuralISP, *, designs: int = 4, size_px: int = 96)
         "captures": len(rows), "designs": designs, "seed": VALIDATION_SEED}
 
 
-def export_trained(ckpt: str | Path, out: str | Path) -> dict:
+def export_trained(ckpt: str | Path, out: str | Path, continued_from: dict | None = None) -> dict:
     """Export the checkpoint ``ckpt`` as the universal net (folded fp16 ``out`` + manifest entry),
-    with its validation metrics and the training budget spent."""
+    with its validation metrics and the training budget spent. continued_from: the manifest entry of
+    the exported net this run warm-started from; its steps and seconds count into the totals and its
+    training record is kept under ``training.continued_from``."""
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
     net = M.build_model(M.ModelConfig.from_dict(state["config"]))
     net.load_state_dict(state["model"])
@@ -148,7 +150,14 @@ def export_trained(ckpt: str | Path, out: str | Path) -> dict:
         "seconds": round(meta["seconds"], 1), "init": meta.get("init"), "steps": state["step"],
         "final_loss": round(float(np.mean(state["history"][-100:])), 5),
     }
-    return registry.export_universal(net, out, steps={"total": state["step"]}, training=training,
+    total = state["step"]
+    if continued_from is not None:
+        total += continued_from["steps"]["total"]
+        training["continued_from"] = {"file": continued_from["file"], "sha256": continued_from["sha256"],
+                                      "steps": continued_from["steps"], "training": continued_from["training"]}
+        training["seconds_total"] = round(meta["seconds"] + continued_from["training"].get(
+            "seconds_total", continued_from["training"]["seconds"]), 1)
+    return registry.export_universal(net, out, steps={"total": total}, training=training,
                                      validation={"split": "validation photo split at random designs", **validation},
                                      training_range={k: list(v) for k, v in universal.TRAINING_RANGE.items()}
                                      | {"zernike_waves": {f"Z{j}": c for j, c in universal.ZERNIKE_SLIDER_LIMITS_WAVES.items()}})
