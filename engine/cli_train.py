@@ -11,11 +11,17 @@ from engine import fileio
 from engine.cli_options import RAW_MAX_MB, UsageError, design_from_args
 from engine.design import DesignPoint
 
+DEFAULT_STEPS = 3000
+"""``train`` steps without ``--steps`` (a per-design net or the universal net; a fine-tune uses
+:func:`finetune_default_steps`)."""
+
 
 def cmd_train(args: argparse.Namespace) -> None:
     """``train``: a per-design Neural ISP, a fine-tune (``--init universal``) or the universal net."""
     from engine.isp.neural import train as neural_train
 
+    if args.steps is None:
+        args.steps = finetune_default_steps() if args.init == "universal" and not args.universal else DEFAULT_STEPS
     if args.universal:
         return _cmd_train_universal(args)
     design = _design_json(args.design_json) if args.design_json else design_from_args(args)
@@ -48,6 +54,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['threads']} threads -> "
               f"{args.out} (validation PSNR {val.get('psnr_linear_neural')} dB vs bilinear "
               f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
+
+
+def finetune_default_steps() -> int:
+    """Steps of a ``train --init universal`` fine-tune without ``--steps``: the app's (a few minutes)."""
+    from engine.isp.neural.finetune import DEFAULT_STEPS as FINETUNE_STEPS
+
+    return FINETUNE_STEPS
 
 
 def _design_json(text: str) -> DesignPoint:

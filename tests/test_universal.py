@@ -155,3 +155,18 @@ def test_a_universal_entry_pointing_outside_the_folder_is_refused(tmp_path):
         "file": "../../etc/passwd", "sha256": "0" * 64, "design_hash": "universal"}}))
     with pytest.raises(registry.WeightsError, match="universal"):
         registry.universal_entry(tmp_path)
+
+
+@pytest.mark.parametrize("argv, steps", [([], "finetune"), (["--steps", "7"], 7)])
+def test_cli_fine_tune_defaults_to_the_apps_length(monkeypatch, tmp_path, argv, steps):
+    """`train --init universal` without --steps runs the app's fine-tune length, not the 3,000 steps
+    of a from-scratch net."""
+    from engine import cli
+    from engine.isp.neural import finetune
+
+    seen = []
+    monkeypatch.setattr(finetune, "run_job", lambda design, steps, progress: seen.append(steps) or
+                        {"state": "done", "steps": steps, "seconds": 0.0})
+    monkeypatch.setenv(finetune.USER_WEIGHTS_ENV, str(tmp_path))
+    assert cli.main(["train", "--init", "universal", "--preset", "0.55", *argv]) == 0
+    assert seen == [finetune.DEFAULT_STEPS if steps == "finetune" else steps]
