@@ -21,7 +21,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import logging  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,9 +62,8 @@ def compute_log(run: Run, seconds: float) -> None:
     st.session_state.stage_log = rows
     st.session_state.stage_tokens = {name: token for name, token, _, _ in run.log.values()}
     st.session_state.render_seconds = seconds
-    shown = st.session_state.pop("images_seconds", None)
+    shown = st.session_state.images_shown_seconds
     title = f"Compute log: {seconds:.2f} s this rerun" + (f", images shown at {shown:.2f} s" if shown else "")
-    st.session_state.images_shown_seconds = shown
     with st.sidebar.expander(title, expanded=False):
         if rows:
             st.dataframe(rows, hide_index=True)
@@ -74,9 +72,9 @@ def compute_log(run: Run, seconds: float) -> None:
 
 
 def main() -> None:
-    start = time.perf_counter()
     cache.begin_rerun()
     st.set_page_config(page_title="smallpix: small-pixel design explorer", layout="wide")
+    st.session_state.images_shown_seconds = None  # set by the Images view when its crops are drawn
     session.init_session()
     design, design_error, view, upload, upload_error = controls.sidebar()
     st.subheader("Small pixels, open apertures: which image do we get?", anchor=False)
@@ -107,6 +105,6 @@ def main() -> None:
                     with st.spinner(f"Computing the {name} view ...", show_time=True):
                         show_view(name, run)
     if run is not None:
-        compute_log(run, time.perf_counter() - start)
+        compute_log(run, cache.rerun_seconds())
 
 main()

@@ -102,7 +102,7 @@ def render(run: Run) -> None:
     fig = plots.images_figure(images, messages, view.zoom, view.zoom_x, view.zoom_y, run.design.pitch_um,
                               grid=st.session_state.layout == "2 x 2")
     st.plotly_chart(fig, key="fig_images", config={"scrollZoom": True, "displaylogo": False})
-    st.session_state.images_seconds = cache.rerun_seconds()  # the crops are on the page; metrics follow
+    st.session_state.images_shown_seconds = cache.rerun_seconds()  # the crops are on the page; metrics follow
     cols = st.columns(len(PANELS))
     with cols[0]:
         st.markdown("**Ground truth**")

@@ -67,9 +67,8 @@ def first_two_runs(first: Path, ckpt: Path, out: Path) -> bool:
     if not pool.exists():
         universal_data.build_pool(pool, designs=200, seed=0)
     if not ckpt.exists():
-        run1 = universal_train.train_universal(pool, first, FIRST, resume=True, log=print,
-                                               init=registry.PRETRAINED_DIR / "neural_0p35_e67523ec57dcc2fb.pt")
-        if not run1["completed"]:
+        if not train(pool, first, FIRST, "universal run 1",
+                     init=registry.PRETRAINED_DIR / "neural_0p35_e67523ec57dcc2fb.pt")["completed"]:
             return False
         state = torch.load(first, map_location="cpu", weights_only=True)
         state["meta"]["train_config"] = CONFIG.to_dict()
