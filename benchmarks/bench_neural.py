@@ -23,6 +23,7 @@ import platform
 import torch
 from timing import best_time
 
+from engine import memo
 from engine.design import preset
 from engine.isp import color, run_pipeline
 from engine.isp.neural import infer, registry
@@ -55,15 +56,21 @@ def main() -> None:
     net_s, _ = best_time(lambda: infer.run_model(net, capture.raw, capture.noise_sigma), args.repeats)
     pipe_s = trad_s = float("nan")
     if source == "shipped weights":
-        pipe_s, _ = best_time(lambda: run_pipeline("neural", capture, chain), args.repeats)
+        pipe_s, _ = best_time(lambda: cold(run_pipeline, "neural", capture, chain), args.repeats)
     run_pipeline("traditional", capture, chain)
-    trad_s, _ = best_time(lambda: run_pipeline("traditional", capture, chain), args.repeats)
+    trad_s, _ = best_time(lambda: cold(run_pipeline, "traditional", capture, chain), args.repeats)
     gmac = M.macs_per_megapixel(cfg) * args.pixels**2 / 1e15
     print(f"{'pixels':>7} {'network s':>10} {'neural ISP s':>13} {'traditional s':>14} {'GMAC':>6} {'GMAC/s':>7} {'target':>7}")
     print(f"{args.pixels:>7d} {net_s:>10.3f} {pipe_s:>13.3f} {trad_s:>14.3f} {gmac:>6.1f} "
           f"{gmac / net_s:>7.1f} {'<= 0.3':>7}")
     if args.burst > 1:
         time_burst(design.replace(burst=args.burst, snr_db=15.0), args.pixels, args.repeats, chain, net_s)
+
+
+def cold(fn, *args):
+    """``fn(*args)`` with the engine's content memos emptied first, so a repeat recomputes everything."""
+    memo.clear_all()
+    return fn(*args)
 
 
 def time_burst(design, pixels: int, repeats: int, chain, single_net_s: float) -> None:
@@ -74,8 +81,8 @@ def time_burst(design, pixels: int, repeats: int, chain, single_net_s: float) ->
         print(f"burst of {design.burst}: no multi-frame net installed ({selection['label']})")
         return
     run_pipeline("neural", burst, chain)
-    neural_s, _ = best_time(lambda: run_pipeline("neural", burst, chain), repeats)
-    trad_s, _ = best_time(lambda: run_pipeline("traditional", burst, chain), repeats)
+    neural_s, _ = best_time(lambda: cold(run_pipeline, "neural", burst, chain), repeats)
+    trad_s, _ = best_time(lambda: cold(run_pipeline, "traditional", burst, chain), repeats)
     config = registry.load_selected(design)[0].config
     print(f"burst of {design.burst} at {pixels} px, 15 dB: MF neural ISP {neural_s:.3f} s "
           f"({neural_s / single_net_s:.1f}x the single-frame network; {M.macs_per_megapixel(config, design.burst) / 1e9:.0f} "

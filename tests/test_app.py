@@ -430,3 +430,16 @@ def test_two_row_layout_places_all_five_panels():
     tops = {round(two_rows.layout[f"yaxis{'' if i == 0 else i + 1}"].domain[1], 3) for i in range(5)}
     assert len(tops) == 2  # two rows of panels
     assert len({round(one_row.layout[f"yaxis{'' if i == 0 else i + 1}"].domain[1], 3) for i in range(5)}) == 1
+
+
+def test_png_encoder_is_lossless_for_any_size_and_rounds_floats():
+    rng = np.random.default_rng(5)
+    for h, w in ((1, 1), (3, 7), (64, 48)):
+        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        decoded = np.asarray(Image.open(io.BytesIO(plots.png_bytes(image))).convert("RGB"))
+        np.testing.assert_array_equal(decoded, image)
+    floats = np.array([[[0.0, 0.5 / 255, 1.2], [-0.3, 0.25, 1.0]]], dtype=np.float32)
+    decoded = np.asarray(Image.open(io.BytesIO(plots.png_bytes(floats))))
+    np.testing.assert_array_equal(decoded, [[[0, 0, 255], [0, 64, 255]]])
+    with pytest.raises(ValueError, match="H, W, 3"):
+        plots.png_bytes(np.zeros((4, 4), dtype=np.uint8))

@@ -16,14 +16,13 @@ linear camera RGB.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from functools import lru_cache
 
 import numpy as np
 import scipy.fft
 
 from engine.design import DesignPoint
+from engine.memo import ContentMemo
 from engine.simulate import psfs_for
 
 PRIOR_CORNER_CYC_PER_PX = 1.0 / 64
@@ -136,24 +135,16 @@ def deconv_capture(capture, *, kernels: np.ndarray | None = None) -> np.ndarray:
     sigma = capture.noise_sigma if capture.noise_sigma.ndim == 2 else capture.noise_sigma[0]
     key = None
     if kernels is None:
-        digest = hashlib.blake2b(np.ascontiguousarray(raw).tobytes(), digest_size=16)
-        digest.update(np.ascontiguousarray(sigma).tobytes())
-        digest.update(np.ascontiguousarray(capture.cfa).tobytes())
-        key = (digest.hexdigest(), capture.design.without_noise())
-        with _RESTORED_LOCK:
-            if key in _RESTORED:
-                return _RESTORED[key].copy()
+        key = _RESTORED.key((raw, sigma, capture.cfa), capture.design.without_noise())
+        remembered = _RESTORED.get(key)
+        if remembered is not None:
+            return remembered
         kernels = design_kernels(capture.design)
     restored = wiener_deconvolve(bilinear_demosaic(raw, capture.cfa, capture.design.cfa), kernels, sigma)
     if key is not None:
-        with _RESTORED_LOCK:
-            _RESTORED[key] = restored.copy()
-            while len(_RESTORED) > RESTORED_KEPT:
-                _RESTORED.pop(next(iter(_RESTORED)))
+        _RESTORED.put(key, restored)
     return restored
 
 
-RESTORED_KEPT = 8
-"""Captures whose :func:`deconv_capture` result is remembered (a few MB at 512 x 512 px)."""
-_RESTORED: dict = {}
-_RESTORED_LOCK = threading.Lock()
+_RESTORED = ContentMemo(kept=8)
+"""The last captures' :func:`deconv_capture` results (a few MB each at 512 x 512 px)."""

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from engine.isp import color
+from engine.memo import ContentMemo
 from engine.parallel import PARALLEL_LOCK
 from engine.sensor.cfa import CFA_BLOCK_PX as CFA_BLOCK
 from engine.validation import InputError, check_choice, check_finite_array
@@ -103,11 +104,17 @@ def bilinear_demosaic(raw: np.ndarray, cfa: np.ndarray, layout: str) -> np.ndarr
     half-width ``max(2, block // 2 + 1)`` pixels (2 for Bayer, exactly the classic bilinear kernels;
     3 for hex). Near the border, where mirrored blocks leave no sample within reach, a tent of
     half-width ``2 * block + 1`` fills in. Measured samples are kept as they are.
+    The last few results are remembered by content (the demosaic, traditional and deconv pipelines
+    demosaic one RAW once).
     """
     raw = np.asarray(raw, dtype=np.float32)
     _check_raw(raw, cfa, layout)
     block = CFA_BLOCK[layout]
     cfa = np.ascontiguousarray(cfa)
+    key = _DEMOSAICED.key((raw, cfa), layout)
+    remembered = _DEMOSAICED.get(key)
+    if remembered is not None:
+        return remembered
     out = np.empty(raw.shape + (3,), dtype=np.float32)
     for c, plan in enumerate(_demosaic_plan(cfa.tobytes(), cfa.dtype.str, cfa.shape, layout)):
         samples = raw * plan.mask
@@ -116,7 +123,12 @@ def bilinear_demosaic(raw: np.ndarray, cfa: np.ndarray, layout: str) -> np.ndarr
             num = np.where(plan.holes, _tent_filter(samples, 2 * block + 1), num)
             den = np.where(plan.holes, plan.wide_den, den)
         out[..., c] = np.where(plan.mask > 0, raw, num / den)
+    _DEMOSAICED.put(key, out)
     return out
+
+
+_DEMOSAICED = ContentMemo(kept=4)
+"""The last mosaics' :func:`bilinear_demosaic` results (3 MB each at 512 x 512 px)."""
 
 
 RANGE_KERNEL_SQUARINGS = 8
