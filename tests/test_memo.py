@@ -40,3 +40,20 @@ def test_remembered_demosaic_equals_a_fresh_one_and_is_a_copy():
     other = raw.copy()
     other[10, 10] += 0.5  # one changed pixel is another mosaic
     assert not np.array_equal(traditional.bilinear_demosaic(other, cfa, "hex"), first)
+
+
+def test_the_traditional_isp_and_the_multi_frame_net_align_a_burst_once(monkeypatch):
+    from engine.design import preset
+    from engine.simulate import capture_scene
+
+    design = preset("0.75").replace(burst=3, snr_db=20.0)
+    capture = capture_scene(design, "dead_leaves", 48, seed=2)
+    memo.clear_all()
+    calls = []
+    real = traditional.burst_shifts
+    monkeypatch.setattr(traditional, "burst_shifts", lambda frames: calls.append(1) or real(frames))
+    traditional.traditional_pipeline(capture.raw, capture.cfa, design.cfa, capture.noise_sigma)
+    shifts = traditional.mosaic_burst_shifts(capture.raw.copy(), capture.cfa, design.cfa)
+    assert len(calls) == 1  # the second caller got the first one's alignment
+    np.testing.assert_array_equal(shifts, real(np.stack(
+        [traditional.bilinear_demosaic(f, capture.cfa, design.cfa) for f in capture.raw])))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine import instruments, sensor, study, study_lowlight  # noqa: E402
+from engine import instruments, memo, sensor, study, study_lowlight  # noqa: E402
 from engine.isp import traditional  # noqa: E402
 
 
@@ -31,6 +31,7 @@ def main() -> None:
 
     for label, aligner in (("estimated (shipped)", burst_shifts), ("true hand-shake (oracle)", lambda frames: -truth["shifts"])):
         sensor.simulate_raw, traditional.burst_shifts = remembering, aligner
+        memo.clear_all()  # the burst aligner remembers bursts it has aligned
         try:
             mtf = instruments.measure_mtf(design, ("traditional", "neural"), size_px=settings["size_px"], count=settings["count"])
         finally:

@@ -283,14 +283,33 @@ def burst_shifts(frames_rgb: np.ndarray) -> np.ndarray:
                                      for f in luma[1:]])
 
 
-def align_and_average(frames_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of (F, H, W, 3) frames after aligning each onto frame 0; returns (mean, shifts_px (F, 2))."""
-    shifts = burst_shifts(frames_rgb)
+def align_and_average(frames_rgb: np.ndarray, shifts_px: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of (F, H, W, 3) frames after aligning each onto frame 0; returns (mean, shifts_px (F, 2)).
+    shifts_px: the frames' shifts where already known (default: :func:`burst_shifts`)."""
+    shifts = burst_shifts(frames_rgb) if shifts_px is None else shifts_px
     aligned = [
         np.real(np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(frame, axes=(0, 1)), tuple(s) + (0,)), axes=(0, 1)))
         for frame, s in zip(frames_rgb, shifts)
     ]
     return np.mean(aligned, axis=0).astype(np.float32), shifts
+
+
+def mosaic_burst_shifts(raw: np.ndarray, cfa: np.ndarray, layout: str, frames_rgb: np.ndarray | None = None) -> np.ndarray:
+    """(F, 2) pixel shifts moving each of the (F, H, W) RAW frames onto frame 0: :func:`burst_shifts`
+    of their bilinear demosaics (``frames_rgb`` where the caller has them). Remembered by content,
+    so the traditional ISP and the multi-frame Neural ISP align one burst once."""
+    key = _BURST_SHIFTS.key((raw, cfa), layout)
+    shifts = _BURST_SHIFTS.get(key)
+    if shifts is None:
+        if frames_rgb is None:
+            frames_rgb = np.stack([bilinear_demosaic(f, cfa, layout) for f in raw])
+        shifts = burst_shifts(frames_rgb)
+        _BURST_SHIFTS.put(key, shifts)
+    return shifts
+
+
+_BURST_SHIFTS = ContentMemo(kept=4)
+"""The last bursts' :func:`mosaic_burst_shifts` (a few numbers each)."""
 
 
 def demosaic_pipeline(raw: np.ndarray, cfa: np.ndarray, layout: str, chain: color.ColorChain | None = None) -> np.ndarray:
@@ -312,7 +331,8 @@ def traditional_pipeline(
     raw = np.asarray(raw, dtype=np.float32)
     _check_raw(raw, cfa, layout)
     if raw.ndim == 3:
-        rgb, _ = align_and_average(np.stack([bilinear_demosaic(f, cfa, layout) for f in raw]))
+        frames_rgb = np.stack([bilinear_demosaic(f, cfa, layout) for f in raw])
+        rgb, _ = align_and_average(frames_rgb, mosaic_burst_shifts(raw, cfa, layout, frames_rgb))
         frames = raw.shape[0]
     else:
         rgb, frames = bilinear_demosaic(raw, cfa, layout), 1

@@ -120,16 +120,15 @@ def run_burst(net: MultiFrameISP, raw: np.ndarray, sigma: np.ndarray, *, shift_p
               layout: str | None = None, tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
     """(K, H, W) raw frames + their (K, H, W) noise sigma -> (H, W, 3) float32 linear camera RGB of
     frame 0 through a multi-frame net. shift_px: (K, 2) pixels moving each frame onto frame 0
-    (default: estimated by the burst aligner, engine.isp.traditional.burst_shifts, on the frames'
+    (default: estimated by the burst aligner, engine.isp.traditional.mosaic_burst_shifts, on the frames'
     bilinear demosaics). layout, tile, overlap: as for :func:`run_model`."""
     raw, sigma = _checked_inputs(raw, sigma, "(K, H, W)", tile, overlap)
     layout = layout or net.config.cfa
     if shift_px is None:
-        from engine.isp.traditional import bilinear_demosaic, burst_shifts
+        from engine.isp.traditional import mosaic_burst_shifts
         from engine.sensor import cfa_pattern
 
-        cfa = cfa_pattern(layout, raw.shape[1:])
-        shift_px = burst_shifts(np.stack([bilinear_demosaic(f, cfa, layout) for f in raw]))
+        shift_px = mosaic_burst_shifts(raw, cfa_pattern(layout, raw.shape[1:]), layout)
     shifts = torch.as_tensor(np.asarray(shift_px, dtype=np.float32))[None]
     h, w = raw.shape[1:]
     net.eval()
