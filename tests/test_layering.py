@@ -5,7 +5,7 @@ the most specific pattern in ``LAYERS`` that names it (``engine.sensor`` names e
 the package engine/sensor/ and all its submodules; ``engine.study*`` is a glob), and imports only
 from its own layer or a lower one. Lowest first:
 
-- base: plain data and self-contained maths (input errors, Zernike, threads, files, phones, spectra,
+- base: plain data and self-contained maths (input errors, Zernike, threads, content memos, files, phones, spectra,
   metrics, perceptual metrics, the ISP's names and colours, the colour chain);
 - design: the design point;
 - physics: optics, sensor, scenes and the staged capture (simulate);
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIRST_PARTY = ("engine", "app")
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("engine", "engine.validation", "engine.zernike", "engine.parallel", "engine.fileio", "engine.devices",
+    ("base", ("engine", "engine.validation", "engine.zernike", "engine.parallel", "engine.memo", "engine.fileio", "engine.devices",
               "engine.spectra", "engine.metrics", "engine.perceptual", "engine.isp.pipelines", "engine.isp.color")),
     ("design", ("engine.design",)),
     ("physics", ("engine.optics", "engine.sensor", "engine.scenes", "engine.simulate")),
