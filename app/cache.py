@@ -77,6 +77,12 @@ class OldestFirst:
         self._tickets = itertools.count()
         self._changed = threading.Condition()
 
+    @property
+    def waiting(self) -> int:
+        """Callers queued for a slot now."""
+        with self._changed:
+            return len(self._waiting)
+
     @contextlib.contextmanager
     def slot(self, started: float):
         """Hold one slot; ``started``: time.monotonic() of the change this work serves (s)."""

@@ -204,7 +204,7 @@ def test_workers_admit_the_oldest_change_first():
         threads = [threading.Thread(target=work, args=(started,)) for started in (3.0, 1.0, 2.0, 5.0, 4.0)]
         for thread in threads:
             thread.start()
-        while len(workers._waiting) < len(threads):
+        while workers.waiting < len(threads):
             threading.Event().wait(0.005)
     for thread in threads:
         thread.join()
