@@ -134,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "2.5 minutes on 2 cores)", default=None)
     p.add_number("--batch", int, Allowed(1, 256), "crops per step (default 6)", default=6)
     p.add_number("--crop", int, Allowed(16, 512, "pixels", 8), "crop size (default 112)", default=112)
-    p.add_number("--lr", float, Allowed(1e-6, 1.0), "peak learning rate (cosine decay to 1e-4, default 1e-3)",
-                 default=1e-3)
+    p.add_number("--lr", float, Allowed(1e-6, 1.0), "peak learning rate (cosine decay to --lr-final; default "
+                 f"{cli_train.DEFAULT_LR:g}; with --init universal the app's fine-tune rate, decaying to a tenth)",
+                 default=None)
     p.add_number("--lr-final", float, Allowed(1e-7, 1.0), "learning rate at the end of the cosine (default 1e-4)",
                  default=1e-4)
     p.add_number("--perceptual-weight", float, Allowed(0.0, 10.0), "weight of the LPIPS term in the loss, beside "

@@ -14,14 +14,19 @@ from engine.design import DesignPoint
 DEFAULT_STEPS = 3000
 """``train`` steps without ``--steps`` (a per-design net or the universal net; a fine-tune uses
 :func:`finetune_default_steps`)."""
+DEFAULT_LR = 1e-3
+"""``train`` peak learning rate without ``--lr`` (a fine-tune uses the app's, finetune.DEFAULT_LR)."""
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     """``train``: a per-design Neural ISP, a fine-tune (``--init universal``) or the universal net."""
     from engine.isp.neural import train as neural_train
 
+    finetuning = args.init == "universal" and not args.universal
     if args.steps is None:
-        args.steps = finetune_default_steps() if args.init == "universal" and not args.universal else DEFAULT_STEPS
+        args.steps = finetune_default_steps() if finetuning else DEFAULT_STEPS
+    if args.lr is None:
+        args.lr = finetune_default_lr() if finetuning else DEFAULT_LR
     if args.universal:
         return _cmd_train_universal(args)
     design = _design_json(args.design_json) if args.design_json else design_from_args(args)
@@ -63,6 +68,13 @@ def finetune_default_steps() -> int:
     return FINETUNE_STEPS
 
 
+def finetune_default_lr() -> float:
+    """Peak learning rate of a ``train --init universal`` fine-tune without ``--lr``: the app's."""
+    from engine.isp.neural.finetune import DEFAULT_LR as FINETUNE_LR
+
+    return FINETUNE_LR
+
+
 def _design_json(text: str) -> DesignPoint:
     try:
         return DesignPoint.from_dict(json.loads(text))
@@ -76,7 +88,7 @@ def _cmd_finetune(design: DesignPoint, args: argparse.Namespace) -> None:
 
     progress, bar = _step_bar(args.steps, f"fine-tune {design.design_hash()}")
     try:
-        result = finetune.run_job(design, steps=args.steps, progress=progress)
+        result = finetune.run_job(design, steps=args.steps, lr=args.lr, progress=progress)
     finally:
         bar.close()
     result.pop("entry", None)

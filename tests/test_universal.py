@@ -157,16 +157,17 @@ def test_a_universal_entry_pointing_outside_the_folder_is_refused(tmp_path):
         registry.universal_entry(tmp_path)
 
 
-@pytest.mark.parametrize("argv, steps", [([], "finetune"), (["--steps", "7"], 7)])
-def test_cli_fine_tune_defaults_to_the_apps_length(monkeypatch, tmp_path, argv, steps):
-    """`train --init universal` without --steps runs the app's fine-tune length, not the 3,000 steps
-    of a from-scratch net."""
+@pytest.mark.parametrize("argv, steps, lr", [([], "finetune", "finetune"), (["--steps", "7", "--lr", "2e-4"], 7, 2e-4)])
+def test_cli_fine_tune_defaults_to_the_apps_length_and_rate(monkeypatch, tmp_path, argv, steps, lr):
+    """`train --init universal` without --steps / --lr runs the app's fine-tune (length and rate),
+    not the 3,000 steps at 1e-3 of a from-scratch net; given, they are used."""
     from engine import cli
     from engine.isp.neural import finetune
 
     seen = []
-    monkeypatch.setattr(finetune, "run_job", lambda design, steps, progress: seen.append(steps) or
+    monkeypatch.setattr(finetune, "run_job", lambda design, steps, lr, progress: seen.append((steps, lr)) or
                         {"state": "done", "steps": steps, "seconds": 0.0})
     monkeypatch.setenv(finetune.USER_WEIGHTS_ENV, str(tmp_path))
     assert cli.main(["train", "--init", "universal", "--preset", "0.55", *argv]) == 0
-    assert seen == [finetune.DEFAULT_STEPS if steps == "finetune" else steps]
+    assert seen == [(finetune.DEFAULT_STEPS if steps == "finetune" else steps,
+                     finetune.DEFAULT_LR if lr == "finetune" else lr)]
