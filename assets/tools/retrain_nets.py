@@ -6,7 +6,7 @@ Two designs train side by side, one torch thread each (2 cores); each run checkp
 steps and resumes when started again. Adopt the results by copying the staging folder's weights and
 manifest entries into pretrained/ (``--adopt``), after checking them.
 
-    .venv/bin/python assets/tools/retrain_nets.py [--steps 500] [--perceptual-weight 0] [--staging out/retrain]
+    .venv/bin/python assets/tools/retrain_nets.py [--steps 500] [--perceptual-weight 0] [--seed 18] [--staging out/retrain]
     .venv/bin/python assets/tools/retrain_nets.py --adopt [--staging out/retrain]
 """
 
@@ -47,7 +47,7 @@ def command(options: list[str], weights: str, staging: Path, args) -> list[str]:
     return [sys.executable, "-m", "engine", "train", *options, "--init", str(registry.PRETRAINED_DIR / weights),
             "--steps", str(args.steps), "--lr", str(args.lr), "--lr-final", str(args.lr / 10),
             "--perceptual-weight", str(args.perceptual_weight), "--train-snr-min-db", str(args.snr[0]),
-            "--train-snr-max-db", str(args.snr[1]), "--seed", "18", "--resume", "--out", str(staging / weights)]
+            "--train-snr-max-db", str(args.snr[1]), "--seed", str(args.seed), "--resume", "--out", str(staging / weights)]
 
 
 def adopt(staging: Path) -> None:
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--perceptual-weight", type=float, default=0.0)
     parser.add_argument("--snr", type=float, nargs=2, default=(28.0, 42.0))
+    parser.add_argument("--seed", type=int, default=18, help="sampler seed (18: the 2026-11-30 pass)")
     parser.add_argument("--staging", default=str(ROOT / "out" / "retrain"))
     parser.add_argument("--only", help="comma-separated labels (e.g. 0.35@F1.66)")
     parser.add_argument("--adopt", action="store_true")
