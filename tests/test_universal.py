@@ -171,3 +171,15 @@ def test_cli_fine_tune_defaults_to_the_apps_length_and_rate(monkeypatch, tmp_pat
     assert cli.main(["train", "--init", "universal", "--preset", "0.55", *argv]) == 0
     assert seen == [(finetune.DEFAULT_STEPS if steps == "finetune" else steps,
                      finetune.DEFAULT_LR if lr == "finetune" else lr)]
+
+
+def test_validation_at_the_presets_leaves_the_random_designs_draws_unchanged():
+    """validate_universal(presets=True) adds the five Table 1 designs' own means and keeps the random
+    designs' numbers (the protocol every earlier export recorded) exactly as they were."""
+    from engine.isp.neural import universal_train
+
+    net = registry.load_weights(registry.universal_entry(), registry.PRETRAINED_DIR)
+    plain = universal_train.validate_universal(net, designs=1, size_px=32)
+    wide = universal_train.validate_universal(net, designs=1, size_px=32, presets=True)
+    assert {k: wide[k] for k in plain} == plain
+    assert wide["presets"] == 5 and 0 < wide["preset_lpips_neural"] < wide["preset_lpips_bilinear"]

@@ -94,38 +94,56 @@ VALIDATION_SEED = 777
 
 
 @torch.no_grad()
-def validate_universal(net: M.NeuralISP, *, designs: int = 4, size_px: int = 96) -> dict:
+def validate_universal(net: M.NeuralISP, *, designs: int = 4, size_px: int = 96, presets: bool = False) -> dict:
     """Mean PSNR (linear RGB, dB) and LPIPS (display) of ``net`` against the bilinear demosaic on the
-    ``validation`` photo split, one view per photo, at ``designs`` random designs (VALIDATION_SEED)."""
+    ``validation`` photo split, one view per photo, at ``designs`` random designs (VALIDATION_SEED);
+    with ``presets``, also at the five Table 1 designs (35 dB; ``preset_*`` keys, their own means)."""
+    net.eval()
+    rng = np.random.default_rng(VALIDATION_SEED)
+    rows = []
+    for _ in range(designs):  # each design, then its captures' seeds: the draws of every earlier export
+        design = universal.random_design(rng, snr_db=float(rng.uniform(*universal.TRAINING_RANGE["snr_db"])))
+        rows += _validation_rows(net, design, rng, size_px)
+    result = _means(rows) | {"captures": len(rows), "designs": designs, "seed": VALIDATION_SEED}
+    if presets:
+        from engine.design import presets as table1
+
+        preset_rng = np.random.default_rng(VALIDATION_SEED + 1)
+        preset_rows = [row for design in table1().values() for row in _validation_rows(net, design, preset_rng, size_px)]
+        result |= {"presets": len(table1())} | {f"preset_{k}": v for k, v in _means(preset_rows).items()}
+    return result
+
+
+def _validation_rows(net: M.NeuralISP, design, rng: np.random.Generator, size_px: int) -> list[dict]:
+    """PSNR / LPIPS rows (neural and bilinear) of the validation photos captured through ``design``."""
     from engine import perceptual, scenes
     from engine.isp import color, deconv
     from engine.isp.neural.infer import run_model
     from engine.isp.traditional import bilinear_demosaic
     from engine.simulate import capture_scene
 
-    rng = np.random.default_rng(VALIDATION_SEED)
     chain = color.color_chain()
+    kernels = deconv.design_kernels(design)
     rows = []
-    net.eval()
-    for _ in range(designs):
-        design = universal.random_design(rng, snr_db=float(rng.uniform(*universal.TRAINING_RANGE["snr_db"])))
-        kernels = deconv.design_kernels(design)
-        for path in scenes.photo_set("validation"):
-            view_um = (size_px + 64) * design.pitch_um
-            sp = scenes.covering_source_pixel_um(path, view_um, design.pitch_um)
-            cap = capture_scene(design, str(path), size_px, seed=int(rng.integers(1000)), source_pixel_um=sp)
-            cond = universal.conditioning(cap.raw, cap.noise_sigma, cap.cfa, design.cfa, kernels)
-            out = run_model(net, cap.raw, cap.noise_sigma, cond=cond, layout=design.cfa)
-            base = bilinear_demosaic(cap.raw, cap.cfa, design.cfa)
-            ref = color.camera_to_display(cap.ground_truth, chain)
-            row = {}
-            for key, img in (("neural", out), ("bilinear", base)):
-                mse = float(np.mean((np.clip(img, 0, 1) - np.clip(cap.ground_truth, 0, 1)) ** 2))
-                row[f"psnr_linear_{key}"] = 10 * math.log10(1.0 / max(mse, 1e-12))
-                row[f"lpips_{key}"] = float(perceptual.lpips_alex(color.camera_to_display(img, chain), ref))
-            rows.append(row)
-    return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]} | {
-        "captures": len(rows), "designs": designs, "seed": VALIDATION_SEED}
+    for path in scenes.photo_set("validation"):
+        view_um = (size_px + 64) * design.pitch_um
+        sp = scenes.covering_source_pixel_um(path, view_um, design.pitch_um)
+        cap = capture_scene(design, str(path), size_px, seed=int(rng.integers(1000)), source_pixel_um=sp)
+        cond = universal.conditioning(cap.raw, cap.noise_sigma, cap.cfa, design.cfa, kernels)
+        out = run_model(net, cap.raw, cap.noise_sigma, cond=cond, layout=design.cfa)
+        base = bilinear_demosaic(cap.raw, cap.cfa, design.cfa)
+        ref = color.camera_to_display(cap.ground_truth, chain)
+        row = {}
+        for key, img in (("neural", out), ("bilinear", base)):
+            mse = float(np.mean((np.clip(img, 0, 1) - np.clip(cap.ground_truth, 0, 1)) ** 2))
+            row[f"psnr_linear_{key}"] = 10 * math.log10(1.0 / max(mse, 1e-12))
+            row[f"lpips_{key}"] = float(perceptual.lpips_alex(color.camera_to_display(img, chain), ref))
+        rows.append(row)
+    return rows
+
+
+def _means(rows: list[dict]) -> dict:
+    return {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}
 
 
 def export_trained(ckpt: str | Path, out: str | Path, continued_from: dict | None = None) -> dict:
