@@ -12,21 +12,22 @@ from engine.cli_options import RAW_MAX_MB, UsageError, design_from_args
 from engine.design import DesignPoint
 
 DEFAULT_STEPS = 3000
-"""``train`` steps without ``--steps`` (a per-design net or the universal net; a fine-tune uses
-:func:`finetune_default_steps`)."""
+"""``train`` steps without ``--steps`` (a per-design net or the universal net; a fine-tune uses the
+app's, finetune.DEFAULT_STEPS)."""
 DEFAULT_LR = 1e-3
 """``train`` peak learning rate without ``--lr`` (a fine-tune uses the app's, finetune.DEFAULT_LR)."""
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     """``train``: a per-design Neural ISP, a fine-tune (``--init universal``) or the universal net."""
+    from engine.isp.neural import finetune
     from engine.isp.neural import train as neural_train
 
     finetuning = args.init == "universal" and not args.universal
     if args.steps is None:
-        args.steps = finetune_default_steps() if finetuning else DEFAULT_STEPS
+        args.steps = finetune.DEFAULT_STEPS if finetuning else DEFAULT_STEPS
     if args.lr is None:
-        args.lr = finetune_default_lr() if finetuning else DEFAULT_LR
+        args.lr = finetune.DEFAULT_LR if finetuning else DEFAULT_LR
     if args.universal:
         return _cmd_train_universal(args)
     design = _design_json(args.design_json) if args.design_json else design_from_args(args)
@@ -59,20 +60,6 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['threads']} threads -> "
               f"{args.out} (validation PSNR {val.get('psnr_linear_neural')} dB vs bilinear "
               f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
-
-
-def finetune_default_steps() -> int:
-    """Steps of a ``train --init universal`` fine-tune without ``--steps``: the app's (a few minutes)."""
-    from engine.isp.neural.finetune import DEFAULT_STEPS as FINETUNE_STEPS
-
-    return FINETUNE_STEPS
-
-
-def finetune_default_lr() -> float:
-    """Peak learning rate of a ``train --init universal`` fine-tune without ``--lr``: the app's."""
-    from engine.isp.neural.finetune import DEFAULT_LR as FINETUNE_LR
-
-    return FINETUNE_LR
 
 
 def _design_json(text: str) -> DesignPoint:

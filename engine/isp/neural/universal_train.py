@@ -108,9 +108,9 @@ def validate_universal(net: M.NeuralISP, *, designs: int = 4, size_px: int = 96,
     if presets:
         from engine.design import presets as table1
 
-        preset_rng = np.random.default_rng(VALIDATION_SEED + 1)
-        preset_rows = [row for design in table1().values() for row in _validation_rows(net, design, preset_rng, size_px)]
-        result |= {"presets": len(table1())} | {f"preset_{k}": v for k, v in _means(preset_rows).items()}
+        preset_rng, preset_designs = np.random.default_rng(VALIDATION_SEED + 1), list(table1().values())
+        preset_rows = [row for design in preset_designs for row in _validation_rows(net, design, preset_rng, size_px)]
+        result |= {"presets": len(preset_designs)} | {f"preset_{k}": v for k, v in _means(preset_rows).items()}
     return result
 
 
