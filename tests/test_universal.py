@@ -1,5 +1,7 @@
 """The universal (PSF-conditioned) Neural ISP: selection rule, conditioning, warm start, data."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -183,3 +185,25 @@ def test_validation_at_the_presets_leaves_the_random_designs_draws_unchanged():
     wide = universal_train.validate_universal(net, designs=1, size_px=32, presets=True)
     assert {k: wide[k] for k in plain} == plain
     assert wide["presets"] == 5 and 0 < wide["preset_lpips_neural"] < wide["preset_lpips_bilinear"]
+
+
+def test_pools_merge_with_each_design_keeping_its_captures(tmp_path):
+    def write(path, designs, layout, size=16):
+        n = 2 * designs
+        meta = {"version": universal_data.POOL_VERSION, "designs": [{"id": f"{layout}{d}"} for d in range(designs)]}
+        np.savez(path, raw=np.full((n, size, size), designs, np.float16), gt=np.zeros((n, size, size, 3), np.float16),
+                 design_index=np.repeat(np.arange(designs, dtype=np.int32), 2),
+                 kernels=np.arange(designs, dtype=np.float32)[:, None, None, None] * np.ones((1, 3, 4, 4), np.float32),
+                 layouts=np.array([layout] * designs), meta_json=np.array(json.dumps(meta)))
+        return path
+
+    first, second = write(tmp_path / "a.npz", 2, "hex"), write(tmp_path / "b.npz", 3, "bayer")
+    pool = universal_data.load_pool([first, second])
+    assert pool["raw"].shape == (10, 16, 16) and len(pool["kernels"]) == 5
+    assert pool["design_index"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert pool["layouts"][pool["design_index"]].tolist() == ["hex"] * 4 + ["bayer"] * 6
+    assert [d["id"] for d in pool["meta"]["designs"]] == ["hex0", "hex1", "bayer0", "bayer1", "bayer2"]
+    assert pool["meta"]["pools"] == ["a.npz", "b.npz"]
+    assert universal_data.load_pool(first)["meta"]["pools"] == ["a.npz"]
+    with pytest.raises(ValueError, match="one capture size"):
+        universal_data.load_pool([first, write(tmp_path / "c.npz", 1, "quad", size=8)])

@@ -29,7 +29,7 @@ from engine import scenes, sensor
 from engine.design import DesignPoint
 from engine.isp import deconv
 from engine.isp.neural import training_charts as charts, universal
-from engine.isp.neural.data import DEFAULT_CACHE_DIR, load_cache as load_pool  # same npz + meta_json layout
+from engine.isp.neural.data import DEFAULT_CACHE_DIR, load_cache  # same npz + meta_json layout
 from engine.simulate import CFA_PERIOD_PX, SceneCapturer, psfs_for
 
 POOL_VERSION = 2  # 2: training edges keep 2 degrees from the e-SFR edge (training_charts)
@@ -109,6 +109,22 @@ def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size
                  kernels=np.stack(kernels), layouts=np.array(layouts), meta_json=np.array(json.dumps(meta)))
     tmp.replace(path)
     return path
+
+
+def load_pool(paths: str | Path | list[str | Path]) -> dict:
+    """One pool, or the union of several (same capture size): their captures and designs one after
+    another, ``meta["designs"]`` concatenated, ``meta["pools"]`` the file names."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    pools = [load_cache(p) for p in paths]
+    sizes = {p["raw"].shape[-1] for p in pools}
+    if len(sizes) != 1:
+        raise ValueError(f"pools must share one capture size, got {sorted(sizes)} px")
+    offsets = np.cumsum([0] + [len(p["kernels"]) for p in pools[:-1]])
+    merged = {k: np.concatenate([p[k] for p in pools]) for k in ("raw", "gt", "kernels", "layouts")}
+    merged["design_index"] = np.concatenate([p["design_index"] + o for p, o in zip(pools, offsets)]).astype(np.int32)
+    merged["meta"] = {**pools[0]["meta"], "designs": [d for p in pools for d in p["meta"]["designs"]],
+                      "pools": [Path(p).name for p in paths]}
+    return merged
 
 
 def pool_path(designs: int, size_px: int, seed: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Path:

@@ -39,10 +39,10 @@ def _tensors(batch: dict):
     return raw, sigma, cond, gt
 
 
-def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = TrainConfig(), *,
+def train_universal(pool_file: str | Path | list[str | Path], ckpt: str | Path, cfg: TrainConfig = TrainConfig(), *,
                     init: str | Path | None = None, resume: bool = True, progress=None, should_stop=None,
                     log=print) -> dict:
-    """Train (or resume) the universal net on ``pool_file``; checkpoint (unfolded, fp32, with the
+    """Train (or resume) the universal net on ``pool_file`` (or the union of a list of pools); checkpoint (unfolded, fp32, with the
     optimiser and sampler state) at ``ckpt`` every ``cfg.ckpt_every`` steps, and when
     ``should_stop()`` turns true (then return early: a later call resumes). Returns a summary with
     ``completed`` (all ``cfg.steps`` done) and the trained ``net``."""
@@ -55,7 +55,7 @@ def train_universal(pool_file: str | Path, ckpt: str | Path, cfg: TrainConfig = 
     sampler = universal_data.UniversalSampler(pool, cfg.crop, cfg.batch, seed=cfg.seed, snr_range_db=cfg.snr_range_db)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, history = 0, []
-    meta = {"pool": Path(pool_file).name, "pool_designs": len(pool["meta"]["designs"]), "init": None,
+    meta = {"pool": " + ".join(pool["meta"]["pools"]), "pool_designs": len(pool["meta"]["designs"]), "init": None,
             "train_config": cfg.to_dict(),
             "seconds": 0.0}
     if resume and ckpt.exists():
