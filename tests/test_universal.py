@@ -82,6 +82,23 @@ def test_warm_start_reproduces_the_source_net(tmp_path):
         assert float((net.eval()(raw, sigma, cond) - loaded(raw, sigma)).abs().max()) < 1e-5
 
 
+def test_a_wider_net_warm_started_from_a_narrower_one_starts_as_it_and_can_learn(tmp_path):
+    source = _randomise(M.build_model(TINY), 5)
+    entry = registry.export_weights(source, preset("0.45"), tmp_path / "src.pt", steps={}, training={}, validation={})
+    wide = M.build_model(M.ModelConfig(channels=12, dilations=TINY.dilations))
+    registry.warm_start(wide, tmp_path / entry["file"])
+    raw = torch.rand(1, 1, 32, 32) * 0.8
+    sigma = torch.sqrt(raw) * 0.02
+    loaded = registry.load_model(preset("0.45"), tmp_path)
+    with torch.no_grad():
+        assert float((wide.eval()(raw, sigma) - loaded(raw, sigma)).abs().max()) < 1e-5
+    wide.train()
+    wide(raw, sigma).square().mean().backward()  # the extra channels reach the output's gradient
+    assert float(wide.tail.conv3.weight.grad[:, 8:].abs().max()) > 0
+    with pytest.raises(registry.WeightsError, match="does not fit"):
+        registry.warm_start(M.build_model(M.ModelConfig(channels=4, dilations=TINY.dilations)), tmp_path / entry["file"])
+
+
 def test_conditioning_planes():
     capture = capture_scene(OFF_PRESET, "slanted_edge", 32, seed=1)
     from engine.isp import deconv

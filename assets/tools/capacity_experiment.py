@@ -9,6 +9,13 @@ entries for those presets the runs replace), so that the study's own code
     .venv/bin/python assets/tools/capacity_experiment.py --channels 64 --preset 0.75 --tree /tmp/cap64
     cd /tmp/cap64 && /work/main/.venv/bin/python assets/tools/eval_nets.py --tables 3 --designs 0.75,0.35 ...
 
+With ``--widen`` the wider net starts as the shipped net of that preset instead of from scratch
+(registry.warm_start: the extra channels start with no effect on the output) and trains with the
+recipe of experiment (a'), the 1,500 extra steps of the shipped 40-channel nets (lr 2e-4 -> 2e-5,
+sampler seed 19), so the two differ only in width:
+
+    .venv/bin/python assets/tools/capacity_experiment.py --channels 64 --preset 0.35 --tree /tmp/wide --widen --steps 1500
+
 Each run checkpoints every 100 steps and resumes when started again.
 """
 
@@ -24,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from tqdm import tqdm  # noqa: E402
 
 from engine.design import presets  # noqa: E402
-from engine.isp.neural import data, model, train  # noqa: E402
+from engine.isp.neural import data, model, registry, train  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -33,17 +40,21 @@ def main(argv=None) -> None:
     parser.add_argument("--preset", required=True, choices=sorted(presets()))
     parser.add_argument("--tree", required=True, help="repository worktree whose pretrained/ receives the net")
     parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--widen", action="store_true", help="start from the preset's shipped net, widened")
     args = parser.parse_args(argv)
     design = presets()[args.preset]
     config = model.ModelConfig(channels=args.channels)
-    cfg = train.TrainConfig(steps=args.steps, snr_range_db=(28.0, 42.0))
-    out = Path(args.tree) / "pretrained" / f"capacity_{args.channels}ch_{args.preset.replace('.', 'p')}.pt"
+    recipe = {"lr": 2e-4, "lr_final": 2e-5, "seed": 19} if args.widen else {}
+    cfg = train.TrainConfig(steps=args.steps, snr_range_db=(28.0, 42.0), **recipe)
+    init = registry.PRETRAINED_DIR / registry.lookup(design)["file"] if args.widen else None
+    kind = "widened" if args.widen else "capacity"
+    out = Path(args.tree) / "pretrained" / f"{kind}_{args.channels}ch_{args.preset.replace('.', 'p')}.pt"
     bar = tqdm(total=cfg.steps, desc=f"{args.channels} ch @ {args.preset}", unit="step", mininterval=10)
 
     def progress(step, total, loss):
         bar.update(step - bar.n)
 
-    summary = train.train([design], out, cfg, model_config=config, resume=True, cache_dir=data.DEFAULT_CACHE_DIR,
+    summary = train.train([design], out, cfg, model_config=config, resume=True, init=init, cache_dir=data.DEFAULT_CACHE_DIR,
                           progress=progress, log=bar.write)
     bar.close()
     print(f"{args.channels} ch @ {args.preset}: {model.macs_per_megapixel(config) / 1e9:.0f} GMAC/MP, "

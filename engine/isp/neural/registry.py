@@ -216,23 +216,29 @@ def load_model(design: DesignPoint, directory: str | Path = PRETRAINED_DIR) -> M
 def warm_start(net: M.NeuralISP, weights: str | Path) -> dict:
     """Load folded weights (a ``pretrained/*.pt`` file) into the unfolded ``net``: each RepConv's 3x3
     kernel takes the folded kernel (less the identity it will add back), its 1x1 branch starts at
-    zero; input channels the source net lacks start at zero. Returns {file, design_hash}."""
+    zero. ``net`` may be larger: input channels the source lacks (conditioning planes, the extra
+    features of a wider net) start with zero weight into the source's channels, and the extra
+    channels keep their fresh initialisation, so ``net`` starts as the source net. Returns
+    {file, design_hash}."""
     state = torch.load(weights, map_location="cpu", weights_only=True)
     folded = {k: v.float() for k, v in state["state_dict"].items()}
     own = net.state_dict()
     for key, value in folded.items():
         target = own[key]
-        if target.shape != value.shape:  # the head: more input channels
-            target.zero_()
-            target[:, : value.shape[1]] = value
-        else:
-            target.copy_(value)
-    for name, module in net.named_modules():
-        if isinstance(module, M.RepConv) and not module.folded:
-            module.conv1.weight.zero_()
-            if module.identity:
-                module.conv3.weight[:, :, 1, 1] -= torch.eye(module.cout)
+        if target.ndim != value.ndim or any(t < v for t, v in zip(target.shape, value.shape)):
+            raise WeightsError(f"{Path(weights).name}: {key} {tuple(value.shape)} does not fit this net's "
+                               f"{tuple(target.shape)}")
+        rows = slice(0, value.shape[0])
+        if target.ndim > 1:
+            target[rows, value.shape[1]:] = 0
+        target[tuple(slice(0, n) for n in value.shape)] = value
     net.load_state_dict(own)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, M.RepConv) and not module.folded:
+                module.conv1.weight.zero_()
+                if module.identity:
+                    module.conv3.weight[:, :, 1, 1] -= torch.eye(module.cout)
     return {"file": Path(weights).name, "design_hash": state.get("design_hash")}
 
 
