@@ -116,6 +116,9 @@ def load_pool(paths: str | Path | list[str | Path]) -> dict:
     another, ``meta["designs"]`` concatenated, ``meta["pools"]`` the file names."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     pools = [load_cache(p) for p in paths]
+    if len(pools) == 1:  # no copy of a single pool's arrays
+        pools[0]["meta"]["pools"] = [Path(paths[0]).name]
+        return pools[0]
     sizes = {p["raw"].shape[-1] for p in pools}
     if len(sizes) != 1:
         raise ValueError(f"pools must share one capture size, got {sorted(sizes)} px")

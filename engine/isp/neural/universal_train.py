@@ -42,8 +42,8 @@ def _tensors(batch: dict):
 def train_universal(pool_file: str | Path | list[str | Path], ckpt: str | Path, cfg: TrainConfig = TrainConfig(), *,
                     init: str | Path | None = None, resume: bool = True, progress=None, should_stop=None,
                     log=print) -> dict:
-    """Train (or resume) the universal net on ``pool_file`` (or the union of a list of pools); checkpoint (unfolded, fp32, with the
-    optimiser and sampler state) at ``ckpt`` every ``cfg.ckpt_every`` steps, and when
+    """Train (or resume) the universal net on ``pool_file`` (or the union of a list of pools);
+    checkpoint (unfolded, fp32, with the optimiser and sampler state) at ``ckpt`` every ``cfg.ckpt_every`` steps, and when
     ``should_stop()`` turns true (then return early: a later call resumes). Returns a summary with
     ``completed`` (all ``cfg.steps`` done) and the trained ``net``."""
     threads = set_threads()
