@@ -41,6 +41,7 @@ Cached functions are pure: everything they depend on is in their arguments.
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import itertools
 import json
@@ -173,11 +174,11 @@ def capture_key(design: DesignPoint, scene_spec: dict, margin_px: int) -> str:
     return canonical({"design": design.to_dict(), "scene": scene_spec, "margin": margin_px})
 
 
-def neural_signature(choice: str = "auto") -> str:
-    """Which Neural ISP answers: the choice (engine.isp.NEURAL_CHOICES) and the names, sizes and
-    mtimes of the weight files under pretrained/ and the user folder (nets fine-tuned on demand).
-    Part of the Neural ISP's cache keys, so weights that land while the server runs are picked up
-    without a restart."""
+def neural_signature(choice: str = "auto", precision: str = "fp32") -> str:
+    """Which Neural ISP answers: the choice (engine.isp.NEURAL_CHOICES), the arithmetic of its body
+    (engine.isp.NEURAL_PRECISIONS) and the names, sizes and mtimes of the weight files under
+    pretrained/ and the user folder (nets fine-tuned on demand). Part of the Neural ISP's cache keys,
+    so weights that land while the server runs are picked up without a restart."""
     from engine.isp.neural.finetune import user_weights_dir
 
     entries = sorted(
@@ -185,12 +186,29 @@ def neural_signature(choice: str = "auto") -> str:
         for folder in (PRETRAINED, user_weights_dir()) if folder.is_dir()
         for p in folder.glob("*") if p.is_file()
     )
-    return canonical({"choice": choice, "files": entries})
+    return canonical({"choice": choice, "precision": precision, "files": entries})
 
 
-def neural_choice(neural_version: str) -> str:
-    """The Neural ISP choice inside a :func:`neural_signature` ("auto" for the bare "none")."""
-    return json.loads(neural_version)["choice"] if neural_version.startswith("{") else "auto"
+def neural_options(neural_version: str) -> dict:
+    """run_pipeline's Neural ISP options (``neural``, ``precision``) inside a :func:`neural_signature`
+    (the defaults for the bare "none")."""
+    found = json.loads(neural_version) if neural_version.startswith("{") else {}
+    return {"neural": found.get("choice", "auto"), "precision": found.get("precision", "fp32")}
+
+
+def pipeline_version(pipeline: str, neural_version: str) -> str:
+    """The part of the Neural ISP signature a pipeline's output depends on: all of it for ``neural``,
+    none for the others (a change of net or arithmetic leaves their cached crops alone)."""
+    return neural_version if pipeline == "neural" else "none"
+
+
+@functools.cache
+def fast_precision() -> str:
+    """The Neural ISP arithmetic the app previews in by default: bf16 where this CPU has native
+    bfloat16 (about 2x faster), else fp32."""
+    from engine.isp.neural.model import native_bf16
+
+    return "bf16" if native_bf16() else "fp32"
 
 
 # --- optics -----------------------------------------------------------------------------------
@@ -326,7 +344,7 @@ def pipeline_stage(capture_json: str, pipeline: str, neural_version: str) -> Sta
     Neural ISP's weights (:func:`neural_signature`)."""
     raw = raw_stage(capture_json)
     try:
-        return _timed(run_pipeline, pipeline, raw.value, color.color_chain(), neural=neural_choice(neural_version),
+        return _timed(run_pipeline, pipeline, raw.value, color.color_chain(), **neural_options(neural_version),
                       deps=raw.chain("RAW"))
     except PipelineUnavailable as err:
         return Stage(None, uuid.uuid4().hex, 0.0, time.time(), raw.chain("RAW"), str(err))
@@ -339,7 +357,7 @@ def metrics_stage(capture_json: str, pipelines: tuple[str, ...], neural_version:
     call per metric, the ground truth's LPIPS features computed once."""
     from engine import perceptual  # torch: imported on first use only
 
-    outputs = [pipeline_stage(capture_json, p, neural_version) for p in pipelines]
+    outputs = [pipeline_stage(capture_json, p, pipeline_version(p, neural_version)) for p in pipelines]
     key = json.loads(capture_json)
     design = DesignPoint.from_dict(key["design"])
     ref = reference_stage(ground_truth_key(design, key["scene"], key["margin"]), design)
@@ -367,7 +385,7 @@ def neural_probe(design_json: str, neural_version: str) -> str | None:
     scene = np.full((size * design.oversample, size * design.oversample, 3), 0.4, dtype=np.float32)
     capture = sensor.simulate_raw(scene, psfs.psf_pixel, design, rng=0)
     try:
-        run_pipeline("neural", capture, color.color_chain(), neural=neural_choice(neural_version))
+        run_pipeline("neural", capture, color.color_chain(), **neural_options(neural_version))
     except PipelineUnavailable as err:
         return str(err)
     return None

@@ -154,7 +154,8 @@ class Run:
 
         def make() -> cache.Stage:
             try:
-                return self._note(pipeline, cache.pipeline_stage(self.capture_json, pipeline, self.neural_version))
+                return self._note(pipeline, cache.pipeline_stage(self.capture_json, pipeline,
+                                                                 cache.pipeline_version(pipeline, self.neural_version)))
             except Exception as err:
                 if pipeline != "neural":
                     raise
@@ -175,7 +176,7 @@ class Run:
         else None."""
         if self.design.burst == 1 or selection is None or selection["kind"] != "burst":
             return None
-        version = cache.neural_signature("design")
+        version = cache.neural_signature("design", cache.neural_options(self.neural_version)["precision"])
         stage = self._once("single_frame_neural", lambda: self._note(
             "neural (frame 0)", cache.pipeline_stage(self.capture_json, "neural", version)))
         return stage.value

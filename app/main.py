@@ -89,7 +89,8 @@ def main() -> None:
         for note in upload.notes if upload is not None else ():
             st.info(f"Uploaded image: {note}")
         run = Run(design, view, upload.path if upload else None,
-                  cache.neural_signature(st.session_state.get("neural", "auto")))
+                  cache.neural_signature(st.session_state.get("neural", "auto"),
+                                         st.session_state.setdefault("neural_precision", cache.fast_precision())))
     # the tabs are drawn on every run, impossible designs included: a widget that is not drawn loses
     # its state, and the open tab would be forgotten
     tabs = st.tabs(list(state.TABS), key="tab", on_change="rerun")

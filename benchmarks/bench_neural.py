@@ -7,6 +7,9 @@ neural pipeline (``run_pipeline('neural')``: network + colour chain) and the tra
 (``run_pipeline('traditional')``). Shipped weights are used when present, else a random init of
 the same architecture (the time does not depend on the weights). Target: <= 0.3 s on 2 cores.
 
+It also times the network with its residual blocks in bfloat16 (``precision="bf16"``, the app's fast
+preview) and prints the ratio to fp32 and the RMS difference of the outputs.
+
 ``--burst K`` also times a K-frame burst at 15 dB through the multi-frame net (the aligner's shift
 estimate + the network: ``run_pipeline('neural')``) beside the multi-frame traditional ISP (align +
 average + the ISP), when the multi-frame net is installed.
@@ -20,6 +23,7 @@ import argparse
 import os
 import platform
 
+import numpy as np
 import torch
 from timing import best_time
 
@@ -53,7 +57,10 @@ def main() -> None:
           f"({M.macs_per_megapixel(cfg) / 1e12:.3f} TMAC/MP), receptive field {M.receptive_field_px(cfg)} px; {source}")
     chain = color.color_chain()
     best_time(lambda: infer.run_model(net, capture.raw, capture.noise_sigma), 2)  # warm-up (oneDNN primitives)
-    net_s, _ = best_time(lambda: infer.run_model(net, capture.raw, capture.noise_sigma), args.repeats)
+    net_s, fp32 = best_time(lambda: infer.run_model(net, capture.raw, capture.noise_sigma), args.repeats)
+    best_time(lambda: infer.run_model(net, capture.raw, capture.noise_sigma, precision="bf16"), 2)
+    bf16_s, bf16 = best_time(lambda: infer.run_model(net, capture.raw, capture.noise_sigma, precision="bf16"),
+                             args.repeats)
     pipe_s = trad_s = float("nan")
     if source == "shipped weights":
         pipe_s, _ = best_time(lambda: cold(run_pipeline, "neural", capture, chain), args.repeats)
@@ -63,6 +70,9 @@ def main() -> None:
     print(f"{'pixels':>7} {'network s':>10} {'neural ISP s':>13} {'traditional s':>14} {'GMAC':>6} {'GMAC/s':>7} {'target':>7}")
     print(f"{args.pixels:>7d} {net_s:>10.3f} {pipe_s:>13.3f} {trad_s:>14.3f} {gmac:>6.1f} "
           f"{gmac / net_s:>7.1f} {'<= 0.3':>7}")
+    rms = float(np.sqrt(np.mean((bf16 - fp32) ** 2)))
+    print(f"bf16 body (the app's fast preview; native bfloat16 on this CPU: {M.native_bf16()}): network "
+          f"{bf16_s:.3f} s = {net_s / bf16_s:.2f}x the fp32 network; linear output RMS difference {rms:.1e}")
     if args.burst > 1:
         time_burst(design.replace(burst=args.burst, snr_db=15.0), args.pixels, args.repeats, chain, net_s)
 

@@ -111,6 +111,32 @@ def test_off_preset_design_gets_the_universal_net_with_its_label():
     assert any("not trained for this design" in i.value.lower() for i in app.info)
 
 
+def test_neural_arithmetic_is_a_choice_the_neural_panel_names():
+    """The Images view's Neural ISP arithmetic starts at the machine's fast one, is named in the Neural
+    panel, survives a visit to another view, and switching it recomputes the Neural crop only, within
+    the measured bf16 tolerance."""
+    app = start()
+    assert app.session_state["neural_precision"] == cache.fast_precision()
+    app.selectbox(key="neural_precision").set_value("bf16").run()
+    assert_clean(app)
+    bf16_tokens, bf16_lpips = tokens(app), [float(v) for v in metric(app, "LPIPS")]
+    assert any("residual blocks ran in bfloat16" in c.value for c in app.caption)
+    app.selectbox(key="neural_precision").set_value("fp32").run()
+    assert_clean(app)
+    assert not any("residual blocks ran in bfloat16" in c.value for c in app.caption)
+    changed = {name for name, token in tokens(app).items() if bf16_tokens.get(name) != token}
+    assert changed == {"neural", "metrics"}, changed
+    fp32_lpips = [float(v) for v in metric(app, "LPIPS")]
+    assert fp32_lpips[:3] == bf16_lpips[:3]  # demosaic, traditional, deconv: untouched
+    assert abs(fp32_lpips[3] - bf16_lpips[3]) <= 0.002
+    app.session_state["tab"] = "Lens"
+    app.run()
+    app.session_state["tab"] = "Images"
+    app.run()
+    assert_clean(app)
+    assert app.session_state["neural_precision"] == "fp32"  # kept while the Images view was closed
+
+
 @pytest.mark.parametrize("tab", [t for t in state.TABS if t != "Images"])
 def test_each_tab_renders(tab):
     app = start(tab=tab)

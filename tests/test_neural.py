@@ -257,6 +257,38 @@ def test_shipped_weights_beat_the_traditional_isp_on_a_photo_never_trained_on():
     assert scores["neural"] > scores["traditional"] + 2.0, scores
 
 
+def test_bf16_arithmetic_stays_within_its_stated_tolerance_of_fp32():
+    """The app's fast preview (bf16 residual blocks): shipped per-design and universal nets, a photo never
+    trained on, display sRGB within 55 dB PSNR and 0.002 LPIPS of fp32 (docs/design.md, Inference
+    arithmetic: 64-72 dB and <= 0.0005 measured); an unknown arithmetic is refused by name."""
+    from engine import perceptual
+    from engine.isp import color
+    from engine.simulate import capture_scene
+
+    capture = capture_scene(preset("0.35"), "photo_stream", 128, seed=123)
+    reference = color.camera_to_display(capture.ground_truth)
+    for choice in ("design", "universal"):
+        fp32, bf16 = (run_pipeline("neural", capture, neural=choice, precision=p) for p in ("fp32", "bf16"))
+        assert not np.array_equal(fp32, bf16)  # the bf16 path did run
+        assert perceptual.psnr(bf16, fp32) > 55.0
+        lpips = perceptual.lpips_alex(np.stack([fp32, bf16]), np.stack([reference, reference]))
+        assert abs(lpips[0] - lpips[1]) <= 0.002, (choice, lpips)
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, got 'fp16'"):
+        run_pipeline("traditional", capture, precision="fp16")
+
+
+def test_bf16_burst_net_keeps_a_float32_output_close_to_fp32():
+    net = M.MultiFrameISP(TINY).eval()
+    _randomise(net)
+    raw, sigma = _inputs(32, 32, batch=2)
+    shifts = torch.zeros(1, 2, 2)
+    with torch.no_grad():
+        fp32 = net(raw[None, :, 0], sigma[None, :, 0], shifts)
+        bf16 = net(raw[None, :, 0], sigma[None, :, 0], shifts, precision="bf16")
+    assert bf16.dtype == torch.float32 and torch.allclose(fp32, bf16, atol=0.02)
+    assert not torch.equal(fp32, bf16)
+
+
 def test_manifest_updates_from_two_processes_lose_nothing(tmp_path):
     """Training runs side by side export into one folder: each read-modify-write holds a file lock
     (without it, this interleaving loses entries)."""

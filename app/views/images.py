@@ -26,6 +26,10 @@ def panel_messages(outputs: dict) -> dict[str, str]:
 NEURAL_CHOICE_LABELS = {"auto": "auto (multi-frame net for bursts, else per-design net, else universal)",
                         "design": "per-design net only (single frame)", "burst": "multi-frame net only",
                         "universal": "universal net"}
+NEURAL_PRECISION_LABELS = {"bf16": "bfloat16 body (fast preview)", "fp32": "float32 (reference)"}
+PRECISION_NOTE = {"bf16": "Its residual blocks ran in bfloat16 (about 2x faster; measured within 0.0005 LPIPS and "
+                          "0.004 dB PSNR of float32). The MTF view, the CLI and the tables use float32.",
+                  "fp32": ""}
 
 
 def frames_used(pipeline: str, frames: int, selection: dict | None) -> str:
@@ -95,9 +99,15 @@ def render(run: Run) -> None:
     note_col.caption("All panels share one view: drag to pan, scroll to zoom, double-click to reset; "
                      "the magnifier sets that shared view.")
     st.selectbox("Neural ISP net", list(NEURAL_CHOICE_LABELS), key="neural", format_func=NEURAL_CHOICE_LABELS.get,
+                 persist_state="page",
                  help="auto: for a burst (or a frame noisier than the per-design net was trained for), the "
                       "multi-frame net trained for this exact lens, pitch and CFA where one exists; else the "
                       "single-frame net trained for this design; else the PSF-conditioned universal net.")
+    st.selectbox("Neural ISP arithmetic", list(NEURAL_PRECISION_LABELS), key="neural_precision",
+                 format_func=NEURAL_PRECISION_LABELS.get, persist_state="page",
+                 help="bfloat16 runs the network's residual blocks in bfloat16 (float32 stream, head and tail): "
+                      "about 2x faster on CPUs with native bfloat16, within 0.0005 LPIPS of float32 (docs/design.md, "
+                      "'Inference arithmetic'). Default: bfloat16 where this CPU has it natively, else float32.")
     view = run.view
     fig = plots.images_figure(images, messages, view.zoom, view.zoom_x, view.zoom_y, run.design.pitch_um,
                               grid=st.session_state.layout == "2 x 2")
@@ -131,7 +141,8 @@ def render(run: Run) -> None:
             b.metric("LPIPS", f"{metrics['lpips']:.3f}", help="AlexNet LPIPS v0.1; lower is closer.")
             if pipeline == "neural":
                 if selection is not None:
-                    st.caption(f"Made by the {selection['label']}."
+                    st.caption(f"Made by the {selection['label']}. "
+                               + PRECISION_NOTE[cache.neural_options(run.neural_version)["precision"]]
                                + (f" The last image panel, '{plots.PIPELINE_LABELS[SINGLE_FRAME_PANEL]}', is the "
                                   "single-frame per-design net on the reference frame alone." if single_frame is not None
                                   else ""))

@@ -14,16 +14,21 @@ from __future__ import annotations
 import numpy as np
 
 from engine.isp import color, traditional
-from engine.isp.pipelines import NEURAL_CHOICES, PIPELINE_COLOURS, PIPELINES, PipelineUnavailable
+from engine.isp.pipelines import (NEURAL_CHOICES, NEURAL_PRECISIONS, PIPELINE_COLOURS, PIPELINES, PipelineUnavailable,
+                                  check_precision)
 
-__all__ = ["NEURAL_CHOICES", "PIPELINE_COLOURS", "PIPELINES", "PipelineUnavailable", "run_pipeline"]
+__all__ = ["NEURAL_CHOICES", "NEURAL_PRECISIONS", "PIPELINE_COLOURS", "PIPELINES", "PipelineUnavailable", "run_pipeline"]
 
 
-def run_pipeline(name: str, capture, chain: color.ColorChain | None = None, *, neural: str = "auto") -> np.ndarray:
+def run_pipeline(name: str, capture, chain: color.ColorChain | None = None, *, neural: str = "auto",
+                 precision: str = "fp32") -> np.ndarray:
     """Process a :class:`engine.sensor.RawCapture` with pipeline ``name`` -> (H, W, 3) sRGB in [0, 1].
 
-    neural: which Neural ISP runs for ``name == "neural"`` (one of ``NEURAL_CHOICES``).
+    neural: which Neural ISP runs for ``name == "neural"`` (one of ``NEURAL_CHOICES``); precision: the
+    arithmetic of its body (NEURAL_PRECISIONS: "fp32", the reference every table and CLI number uses,
+    or "bf16", the app's fast preview).
     """
+    check_precision(precision)
     chain = chain or color.color_chain()
     layout = capture.design.cfa
     if name == "demosaic":
@@ -37,5 +42,5 @@ def run_pipeline(name: str, capture, chain: color.ColorChain | None = None, *, n
     if name == "neural":
         from engine.isp.neural import infer  # raises PipelineUnavailable (design, nearest preset) without weights
 
-        return color.camera_to_display(infer.process_capture(capture, choice=neural), chain)
+        return color.camera_to_display(infer.process_capture(capture, choice=neural, precision=precision), chain)
     raise ValueError(f"pipeline must be one of {', '.join(PIPELINES)}, got {name!r}")

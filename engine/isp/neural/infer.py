@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from engine.isp.neural.model import CFA_PERIOD, MultiFrameISP, NeuralISP
+from engine.isp.pipelines import check_precision
 
 MAX_WHOLE_PX = 768
 MIN_SIDE_PX = 2 * CFA_PERIOD  # the front end's demosaic pads by reflection, up to 8 px (hex CFA)
@@ -41,11 +42,12 @@ def _pad_to_period(a: np.ndarray) -> np.ndarray:
 
 
 @torch.inference_mode()
-def _forward(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, cond: np.ndarray | None, layout: str | None) -> np.ndarray:
+def _forward(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, cond: np.ndarray | None, layout: str | None,
+             precision: str) -> np.ndarray:
     r = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))[None, None]
     s = torch.from_numpy(np.ascontiguousarray(sigma, dtype=np.float32))[None, None]
     c = None if cond is None else torch.from_numpy(np.ascontiguousarray(cond, dtype=np.float32)).permute(2, 0, 1)[None]
-    out = net(r, s, c, layout)
+    out = net(r, s, c, layout, precision)
     return out[0].permute(1, 2, 0).numpy()
 
 
@@ -73,16 +75,19 @@ def _starts(n: int, tile: int) -> list[int]:
 
 @torch.inference_mode()
 def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, cond: np.ndarray | None = None,
-              layout: str | None = None, tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+              layout: str | None = None, tile: int | None = None, overlap: int = DEFAULT_OVERLAP,
+              precision: str = "fp32") -> np.ndarray:
     """(H, W) raw mosaic + (H, W) noise sigma -> (H, W, 3) float32 linear camera RGB.
 
     cond: (H, W, C) conditioning planes of a conditioned net (engine.isp.neural.universal), else
     None. layout: the mosaic's CFA layout (default: the net's).
     The mosaic must start on the CFA period (as every capture does). tile: core size of the tiles
     (multiple of 8); default: whole image up to MAX_WHOLE_PX per side, else DEFAULT_TILE.
-    overlap: context on each side of a tile (multiple of 8).
+    overlap: context on each side of a tile (multiple of 8). precision: the body's arithmetic
+    (engine.isp.pipelines.NEURAL_PRECISIONS).
     """
     raw, sigma = _checked_inputs(raw, sigma, "(H, W)", tile, overlap)
+    check_precision(precision)
     h, w = raw.shape
     net.eval()
     if cond is not None and cond.shape[:2] != raw.shape:
@@ -91,7 +96,7 @@ def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, cond: np.nd
     condp = None if cond is None else _pad_to_period(np.asarray(cond, dtype=np.float32))
 
     def forward(window):
-        return _forward(net, rawp[window], sigp[window], None if condp is None else condp[window], layout)
+        return _forward(net, rawp[window], sigp[window], None if condp is None else condp[window], layout, precision)
 
     return _tiled(forward, rawp.shape, tile, overlap)[:h, :w]
 
@@ -117,12 +122,14 @@ def _tiled(forward, shape_hw: tuple, tile: int | None, overlap: int) -> np.ndarr
 
 @torch.inference_mode()
 def run_burst(net: MultiFrameISP, raw: np.ndarray, sigma: np.ndarray, *, shift_px: np.ndarray | None = None,
-              layout: str | None = None, tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+              layout: str | None = None, tile: int | None = None, overlap: int = DEFAULT_OVERLAP,
+              precision: str = "fp32") -> np.ndarray:
     """(K, H, W) raw frames + their (K, H, W) noise sigma -> (H, W, 3) float32 linear camera RGB of
     frame 0 through a multi-frame net. shift_px: (K, 2) pixels moving each frame onto frame 0
     (default: estimated by the burst aligner, engine.isp.traditional.mosaic_burst_shifts, on the frames'
-    bilinear demosaics). layout, tile, overlap: as for :func:`run_model`."""
+    bilinear demosaics). layout, tile, overlap, precision: as for :func:`run_model`."""
     raw, sigma = _checked_inputs(raw, sigma, "(K, H, W)", tile, overlap)
+    check_precision(precision)
     layout = layout or net.config.cfa
     if shift_px is None:
         from engine.isp.traditional import mosaic_burst_shifts
@@ -137,14 +144,16 @@ def run_burst(net: MultiFrameISP, raw: np.ndarray, sigma: np.ndarray, *, shift_p
     def forward(window):
         r = torch.from_numpy(np.ascontiguousarray(rawp[(slice(None), *window)]))[None]
         s = torch.from_numpy(np.ascontiguousarray(sigp[(slice(None), *window)]))[None]
-        return net(r, s, shifts, layout)[0].permute(1, 2, 0).numpy()
+        return net(r, s, shifts, layout, precision)[0].permute(1, 2, 0).numpy()
 
     return _tiled(forward, rawp.shape[1:], tile, overlap)[:h, :w]
 
 
-def process_capture(capture, net: NeuralISP | MultiFrameISP | None = None, *, choice: str = "auto") -> np.ndarray:
+def process_capture(capture, net: NeuralISP | MultiFrameISP | None = None, *, choice: str = "auto",
+                    precision: str = "fp32") -> np.ndarray:
     """A RawCapture -> (H, W, 3) linear camera RGB through a Neural ISP: ``net`` when given, else the
-    one the registry selects for the design under ``choice`` (engine.isp.NEURAL_CHOICES). A
+    one the registry selects for the design under ``choice`` (engine.isp.NEURAL_CHOICES), its body in
+    ``precision`` (engine.isp.pipelines.NEURAL_PRECISIONS). A
     multi-frame net takes every frame (shifts estimated by the burst aligner); a single-frame net a
     burst's reference frame 0. Raises engine.isp.PipelineUnavailable when no weights serve the design."""
     if net is None:
@@ -154,7 +163,7 @@ def process_capture(capture, net: NeuralISP | MultiFrameISP | None = None, *, ch
     if net.config.multiframe:
         frames = capture.raw if capture.raw.ndim == 3 else capture.raw[None]
         sigmas = capture.noise_sigma if capture.noise_sigma.ndim == 3 else capture.noise_sigma[None]
-        return run_burst(net, frames, sigmas, layout=capture.design.cfa)
+        return run_burst(net, frames, sigmas, layout=capture.design.cfa, precision=precision)
     raw = capture.raw if capture.raw.ndim == 2 else capture.raw[0]
     sigma = capture.noise_sigma if capture.noise_sigma.ndim == 2 else capture.noise_sigma[0]
     cond = None
@@ -163,4 +172,4 @@ def process_capture(capture, net: NeuralISP | MultiFrameISP | None = None, *, ch
         from engine.isp.neural import universal
 
         cond = universal.conditioning_planes(deconv.deconv_capture(capture), deconv.design_kernels(capture.design))
-    return run_model(net, raw, sigma, cond=cond, layout=capture.design.cfa)
+    return run_model(net, raw, sigma, cond=cond, layout=capture.design.cfa, precision=precision)

@@ -29,11 +29,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.isp.pipelines import check_precision
 from engine.sensor.cfa import CFA_BLOCK_PX as CFA_BLOCK
 from engine.sensor.cfa import CFA_PERIOD_PX as CFA_PERIOD
 
 SIGMA_SCALE = 30.0
 """The sigma map is multiplied by this (sigma ~ 0.018 at 35 dB and signal 1 -> ~0.5)."""
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 convolutions natively (AVX512-BF16 or AMX); elsewhere they are
+    emulated and slower than fp32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -220,22 +230,24 @@ class NeuralISP(nn.Module):
         skip = bilinear_demosaic_torch(raw, m, layout, weights)
         return skip, [raw * m, m.expand(raw.shape[0], -1, -1, -1), sigma * SIGMA_SCALE, skip]
 
-    def back_end(self, x: torch.Tensor) -> torch.Tensor:
-        """Half-resolution head features -> the full-resolution residual over the bilinear demosaic."""
-        for block in self.blocks:
-            x = block(x)
+    def back_end(self, x: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+        """Half-resolution head features -> the full-resolution residual over the bilinear demosaic;
+        ``precision``: the blocks' arithmetic (engine.isp.pipelines.NEURAL_PRECISIONS)."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=check_precision(precision) == "bf16"):
+            for block in self.blocks:
+                x = block(x)  # float32 residual stream: x + bf16 branch promotes to float32
         return F.pixel_shuffle(self.tail(F.leaky_relu(x, self.config.negative_slope)), 2)
 
     def forward(self, raw: torch.Tensor, sigma: torch.Tensor, cond: torch.Tensor | None = None,
-                layout: str | None = None) -> torch.Tensor:
+                layout: str | None = None, precision: str = "fp32") -> torch.Tensor:
         """raw, sigma: (B, 1, H, W); cond: (B, cond_features, H, W) for a conditioned net, else None;
-        layout: the batch's CFA layout (default ``config.cfa``)."""
+        layout: the batch's CFA layout (default ``config.cfa``); precision: the body's arithmetic."""
         if (cond is None) != (self.config.cond_features == 0):
             raise ValueError(f"this net takes {self.config.cond_features} conditioning planes, got "
                              f"{'none' if cond is None else cond.shape[1]}")
         skip, planes = self.front_end(raw, sigma, layout or self.config.cfa)
         feats = torch.cat(planes if cond is None else planes + [cond], dim=1)
-        return skip + self.back_end(self.head(F.pixel_unshuffle(feats, 2)))
+        return skip + self.back_end(self.head(F.pixel_unshuffle(feats, 2)), precision)
 
     def fold(self) -> "NeuralISP":
         """Reparameterise every RepConv into a plain 3x3 conv (in place); returns self."""
@@ -287,9 +299,10 @@ class MultiFrameISP(nn.Module):
             self.fuse.bias.zero_()
 
     def forward(self, raw: torch.Tensor, sigma: torch.Tensor, shift_px: torch.Tensor,
-                layout: str | None = None) -> torch.Tensor:
+                layout: str | None = None, precision: str = "fp32") -> torch.Tensor:
         """raw, sigma: (B, K, H, W); shift_px: (B, K, 2) (dy, dx) pixels moving each frame onto frame 0
-        (engine.isp.traditional.phase_correlation_shift's convention); layout: the CFA layout."""
+        (engine.isp.traditional.phase_correlation_shift's convention); layout: the CFA layout;
+        precision: the body's arithmetic (engine.isp.pipelines.NEURAL_PRECISIONS)."""
         b, k, h, w = raw.shape
         net = self.net
         skip, planes = net.front_end(raw.reshape(b * k, 1, h, w), sigma.reshape(b * k, 1, h, w),
@@ -304,7 +317,7 @@ class MultiFrameISP(nn.Module):
         strongest = feats[0]
         for frame in feats[1:]:
             strongest = torch.maximum(strongest, frame)
-        return skip + net.back_end(self.fuse(torch.cat([sum(feats) / k, strongest, noise], dim=1)))
+        return skip + net.back_end(self.fuse(torch.cat([sum(feats) / k, strongest, noise], dim=1)), precision)
 
     def fold(self) -> "MultiFrameISP":
         self.net.fold()
