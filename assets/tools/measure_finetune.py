@@ -37,8 +37,6 @@ def main() -> None:
                         help="peak learning rate(s): one fine-tune each, from the same universal net")
     parser.add_argument("--snr-span-db", type=float, default=finetune.SNR_SPAN_DB,
                         help="train at the design's SNR +- this (dB); 0: the universal net's whole range")
-    parser.add_argument("--precision", default=finetune.DEFAULT_PRECISION, choices=("fp32", "bf16"),
-                        help="the body's arithmetic while fine-tuning")
     args = parser.parse_args()
     design = preset(args.preset)
     per_design, universal = mtf50(design, "design"), mtf50(design, "universal")
@@ -50,7 +48,7 @@ def main() -> None:
             span = args.snr_span_db
             job = finetune.run_job(design, steps=args.steps, directory=Path(tmp), lr=lr,
                                    snr_range_db=finetune.snr_range_for(design, span) if span
-                                   else universal_data.SNR_RANGE_DB, precision=args.precision)
+                                   else universal_data.SNR_RANGE_DB)
             seconds = time.time() - t0
             tuned = tuned_mtf50(design, Path(tmp))
         print(f"lr {lr:g}: fine-tune {job['steps']} steps in {seconds:.0f} s wall ({job['state']})")

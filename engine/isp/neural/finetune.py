@@ -36,8 +36,6 @@ SNR_SPAN_DB = 7.0
 per-design nets' 14 dB span (28-42 dB around the presets' 35 dB). It closed 16 / 21 % where the
 universal net's whole range closed 14 / 14 % (same steps and learning rate); the fine-tuned net
 warns when the SNR slider leaves that range, as the per-design nets do."""
-DEFAULT_PRECISION = "fp32"
-"""The body's arithmetic while fine-tuning (the weights stay float32 either way)."""
 STATES = ("running", "done", "cancelled", "failed")
 
 
@@ -98,12 +96,10 @@ def start_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Pat
 
 
 def run_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Path | None = None, progress=None,
-            lr: float = DEFAULT_LR, snr_range_db: tuple[float, float] | None = None,
-            precision: str = DEFAULT_PRECISION) -> dict:
+            lr: float = DEFAULT_LR, snr_range_db: tuple[float, float] | None = None) -> dict:
     """Fine-tune the universal net for ``design`` (resuming a checkpoint) and export it into the user
     folder; ``lr``: peak learning rate (cosine to a tenth of it); ``snr_range_db``: the per-frame SNR
-    range trained at (default :func:`snr_range_for`); ``precision``: the body's arithmetic in training
-    (engine.isp.pipelines.NEURAL_PRECISIONS). Returns {state, entry (when done),
+    range trained at (default :func:`snr_range_for`). Returns {state, entry (when done),
     steps, seconds}."""
     from engine.isp.neural import registry, universal_data, universal_train
     from engine.isp.neural.train import TrainConfig
@@ -117,7 +113,7 @@ def run_job(design: DesignPoint, *, steps: int = DEFAULT_STEPS, directory: Path 
     if not paths["pool"].exists():
         universal_data.build_pool(paths["pool"], designs=[design], repeats=4, size_px=160, seed=1)
     cfg = TrainConfig(steps=steps, batch=6, crop=112, lr=lr, lr_final=lr / 10, warmup=10, seed=3, ckpt_every=25,
-                      snr_range_db=tuple(snr_range_db or snr_range_for(design)), precision=precision)
+                      snr_range_db=tuple(snr_range_db or snr_range_for(design)))
 
     def report(step, total, loss):
         rate = (time.time() - t0) / max(step, 1)

@@ -233,7 +233,7 @@ class NeuralISP(nn.Module):
     def back_end(self, x: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
         """Half-resolution head features -> the full-resolution residual over the bilinear demosaic;
         ``precision``: the blocks' arithmetic (engine.isp.pipelines.NEURAL_PRECISIONS)."""
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=check_precision(precision) == "bf16"):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=check_precision(precision) == "bf16"):
             for block in self.blocks:
                 x = block(x)  # float32 residual stream: x + bf16 branch promotes to float32
         return F.pixel_shuffle(self.tail(F.leaky_relu(x, self.config.negative_slope)), 2)

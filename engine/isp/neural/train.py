@@ -24,7 +24,6 @@ import torch.nn.functional as F
 
 from engine.design import DesignPoint
 from engine.isp.neural import data, model as M
-from engine.isp.pipelines import check_precision
 
 
 @dataclass
@@ -41,10 +40,6 @@ class TrainConfig:
     seed: int = 0
     ckpt_every: int = 100
     val_every: int = 0  # 0: only at the end
-    precision: str = "fp32"  # the body's arithmetic in training (engine.isp.pipelines.NEURAL_PRECISIONS)
-
-    def __post_init__(self):
-        check_precision(self.precision)
 
     def to_dict(self) -> dict:
         """JSON-ready fields (tuples as lists), as checkpoints and manifests record them."""
@@ -222,7 +217,7 @@ def _load_folded_init(net: M.NeuralISP, init: Path, state: dict) -> dict:
 
 
 def fit(net, opt, sampler, cfg: TrainConfig, ckpt: Path, step: int, history: list, meta: dict, dev, progress=None):
-    """The training loop from ``step`` to ``cfg.steps``: ``net(*inputs)`` (its body in ``cfg.precision``) against ``gt`` for each
+    """The training loop from ``step`` to ``cfg.steps``: ``net(*inputs)`` against ``gt`` for each
     ``(*inputs, gt) = sampler.sample()``, checkpoints every ``cfg.ckpt_every`` steps and at the end.
     Returns (step, history, seconds in all, skipped steps)."""
     net.train()
@@ -232,8 +227,7 @@ def fit(net, opt, sampler, cfg: TrainConfig, ckpt: Path, step: int, history: lis
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         *inputs, gt = (t.to(dev) for t in sampler.sample())
-        out = net(*inputs, precision=cfg.precision)
-        value, taken, running = guarded_step(net, opt, loss_fn(out, gt, cfg.gamma_weight, cfg.perceptual_weight),
+        value, taken, running = guarded_step(net, opt, loss_fn(net(*inputs), gt, cfg.gamma_weight, cfg.perceptual_weight),
                                              running, step)
         skipped += not taken
         step += 1

@@ -72,7 +72,7 @@ def train_universal(pool_file: str | Path | list[str | Path], ckpt: str | Path, 
             group["lr"] = lr_at(step, cfg)
         batch = sampler.sample()
         raw, sigma, cond, gt = _tensors(batch)
-        loss = loss_fn(net(raw, sigma, cond, batch["layout"], cfg.precision), gt, cfg.gamma_weight)
+        loss = loss_fn(net(raw, sigma, cond, batch["layout"]), gt, cfg.gamma_weight)
         value, taken, running = guarded_step(net, opt, loss, running, step)
         skipped += not taken
         step += 1
