@@ -228,6 +228,8 @@ def test_pin_a_change_b_and_compare():
     assert metric(app, "PSNR B") and all(m.delta for m in app.metric if m.label == "PSNR B")
     changes = app.dataframe[0].value
     assert list(changes["parameter"]) == ["SNR at white (dB)"]
+    bf16_noted = any("residual blocks ran in bfloat16" in c.value for c in app.caption)
+    assert bf16_noted == (cache.fast_precision() == "bf16")  # the crops' arithmetic is said here too
 
 
 def test_a_shared_link_with_a_pinned_renders_the_comparison_and_exports():

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import cache, compare, export, plots, state
 from app.compute import Run
-from app.views.images import panel_messages
+from app.views.images import PRECISION_NOTE, panel_messages
 from engine.isp import PIPELINES
 from engine.study import STUDY_SETTINGS, measure_mtf
 
@@ -119,6 +119,9 @@ def render(run: Run) -> None:
                 st.metric(f"{row['metric']} B", _format(row["B"], row["unit"]), delta=delta,
                           delta_color="normal" if higher else "inverse",
                           help=f"A: {_format(row['A'], row['unit'])}")
+    precision_note = PRECISION_NOTE[cache.neural_options(run.neural_version)["precision"]]
+    if precision_note:
+        st.caption(f"{precision_note} (Set by 'Neural ISP arithmetic' in the Images view.)")
     if st.button("Measure MTF50 of A and B", key="measure_ab", help=f"Quick gratings ({MTF_SETTING['size_px']} px "
                  f"window, {MTF_SETTING['count']} frequencies), H and V, both designs: several seconds."):
         measure(pair)

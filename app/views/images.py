@@ -27,7 +27,7 @@ NEURAL_CHOICE_LABELS = {"auto": "auto (multi-frame net for bursts, else per-desi
                         "design": "per-design net only (single frame)", "burst": "multi-frame net only",
                         "universal": "universal net"}
 NEURAL_PRECISION_LABELS = {"bf16": "bfloat16 body (fast preview)", "fp32": "float32 (reference)"}
-PRECISION_NOTE = {"bf16": "Its residual blocks ran in bfloat16 (about 2x faster; measured within 0.0005 LPIPS and "
+PRECISION_NOTE = {"bf16": "The Neural ISP's residual blocks ran in bfloat16 (about 2x faster; measured within 0.0005 LPIPS and "
                           "0.004 dB PSNR of float32). The MTF view, the CLI and the tables use float32.",
                   "fp32": ""}
 
