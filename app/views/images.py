@@ -141,11 +141,11 @@ def render(run: Run) -> None:
             b.metric("LPIPS", f"{metrics['lpips']:.3f}", help="AlexNet LPIPS v0.1; lower is closer.")
             if pipeline == "neural":
                 if selection is not None:
-                    st.caption(f"Made by the {selection['label']}. "
-                               + PRECISION_NOTE[cache.neural_options(run.neural_version)["precision"]]
-                               + (f" The last image panel, '{plots.PIPELINE_LABELS[SINGLE_FRAME_PANEL]}', is the "
-                                  "single-frame per-design net on the reference frame alone." if single_frame is not None
-                                  else ""))
+                    parts = (f"Made by the {selection['label']}.",
+                             PRECISION_NOTE[cache.neural_options(run.neural_version)["precision"]],
+                             f"The last image panel, '{plots.PIPELINE_LABELS[SINGLE_FRAME_PANEL]}', is the single-frame "
+                             "per-design net on the reference frame alone." if single_frame is not None else "")
+                    st.caption(" ".join(p for p in parts if p))
                     if selection["warning"]:
                         st.warning(selection["warning"])
                     if selection["kind"] == "universal":
