@@ -98,16 +98,18 @@ def render(run: Run) -> None:
     layout_col.radio("Layout", list(LAYOUT_LABELS), key="layout", format_func=LAYOUT_LABELS.get, persist_state="page")
     note_col.caption("All panels share one view: drag to pan, scroll to zoom, double-click to reset; "
                      "the magnifier sets that shared view.")
-    st.selectbox("Neural ISP net", list(NEURAL_CHOICE_LABELS), key="neural", format_func=NEURAL_CHOICE_LABELS.get,
-                 persist_state="page",
-                 help="auto: for a burst (or a frame noisier than the per-design net was trained for), the "
-                      "multi-frame net trained for this exact lens, pitch and CFA where one exists; else the "
-                      "single-frame net trained for this design; else the PSF-conditioned universal net.")
-    st.selectbox("Neural ISP arithmetic", list(NEURAL_PRECISION_LABELS), key="neural_precision",
-                 format_func=NEURAL_PRECISION_LABELS.get, persist_state="page",
-                 help="bfloat16 runs the network's residual blocks in bfloat16 (float32 stream, head and tail): "
-                      "about 2x faster on CPUs with native bfloat16, within 0.0005 LPIPS of float32 (docs/design.md, "
-                      "'Inference arithmetic'). Default: bfloat16 where this CPU has it natively, else float32.")
+    net_col, arithmetic_col = st.columns([2, 1])
+    net_col.selectbox("Neural ISP net", list(NEURAL_CHOICE_LABELS), key="neural", format_func=NEURAL_CHOICE_LABELS.get,
+                      persist_state="page",
+                      help="auto: for a burst (or a frame noisier than the per-design net was trained for), the "
+                           "multi-frame net trained for this exact lens, pitch and CFA where one exists; else the "
+                           "single-frame net trained for this design; else the PSF-conditioned universal net.")
+    arithmetic_col.selectbox("Neural ISP arithmetic", list(NEURAL_PRECISION_LABELS), key="neural_precision",
+                             format_func=NEURAL_PRECISION_LABELS.get, persist_state="page",
+                             help="bfloat16 runs the network's residual blocks in bfloat16 (float32 stream, head and "
+                                  "tail): about 2x faster on CPUs with native bfloat16, within 0.0005 LPIPS of float32 "
+                                  "(docs/design.md, 'Inference arithmetic'). Default: bfloat16 where this CPU has it "
+                                  "natively, else float32.")
     view = run.view
     fig = plots.images_figure(images, messages, view.zoom, view.zoom_x, view.zoom_y, run.design.pitch_um,
                               grid=st.session_state.layout == "2 x 2")
