@@ -4,12 +4,14 @@ photo and grouped by how much the Table 3 protocol enlarges each photo at 0.35 u
 its native 0.35 um per pixel and is spread over more, a smoother scene than a real one).
 
     .venv/bin/python assets/tools/trend_by_photo.py            # the 33 held-out test photos, about 1 minute
+    .venv/bin/python assets/tools/trend_by_photo.py --table 5  # the same at Table 5's fixed F/2.6
 """
+
+import argparse
 
 import numpy as np
 
 from engine import scenes, study
-from engine.design import presets
 
 INTERLACED = ("apple.jpg", "orange.jpg")
 """Test photos with interlace scan lines (docs/design.md, issue #18 (d))."""
@@ -18,8 +20,11 @@ NATIVE_MAX = 1.2
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", type=int, choices=(3, 5), default=3, help="Table 3 (F# scaled) or 5 (F/2.6)")
+    args = parser.parse_args()
     settings = study.STUDY_SETTINGS["full"]
-    designs = {p: presets()[p] for p in ("0.75", "0.35")}
+    designs = {p: study.study_designs(args.table)[p] for p in ("0.75", "0.35")}
     _, per_image = study.table3(designs, ("neural", "traditional"), scenes.photo_set("test"),
                                 extent_um=settings["extent_um"])
     lpips: dict = {}
