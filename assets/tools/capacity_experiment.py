@@ -16,6 +16,12 @@ sampler seed 19), so the two differ only in width:
 
     .venv/bin/python assets/tools/capacity_experiment.py --channels 64 --preset 0.35 --tree /tmp/wide --widen --steps 1500
 
+With ``--photo-pixel-um LO HI`` the training photos are shown at LO-HI um per photo pixel instead of
+``data.PHOTO_SOURCE_PIXEL_UM`` (0.3-0.8), in a cache of their own under out/neural_cache/; issue #18
+(c') trained the 0.35 um net with 0.175-0.35 (every view at native detail or finer):
+
+    .venv/bin/python assets/tools/capacity_experiment.py --channels 40 --preset 0.35 --steps 4000 --tree /tmp/native --photo-pixel-um 0.175 0.35
+
 Each run checkpoints every 100 steps and resumes when started again.
 """
 
@@ -41,7 +47,16 @@ def main(argv=None) -> None:
     parser.add_argument("--tree", required=True, help="repository worktree whose pretrained/ receives the net")
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--widen", action="store_true", help="start from the preset's shipped net, widened")
+    parser.add_argument("--photo-pixel-um", type=float, nargs=2, metavar=("LO", "HI"),
+                        help="source pixel range of the training photos on the sensor, um (default 0.3 0.8)")
     args = parser.parse_args(argv)
+    spec, cache_dir = data.CacheSpec(), data.DEFAULT_CACHE_DIR
+    if args.photo_pixel_um:
+        lo, hi = args.photo_pixel_um
+        if not 0 < lo <= hi:
+            parser.error(f"--photo-pixel-um needs 0 < LO <= HI, got {lo:g} {hi:g}")
+        spec = data.CacheSpec(photo_pixel_um=(lo, hi))
+        cache_dir = data.DEFAULT_CACHE_DIR / f"photo_pixel_{lo:g}_{hi:g}"  # the cache file name does not hold the spec
     design = presets()[args.preset]
     config = model.ModelConfig(channels=args.channels)
     recipe = {"lr": 2e-4, "lr_final": 2e-5, "seed": 19} if args.widen else {}
@@ -54,8 +69,8 @@ def main(argv=None) -> None:
     def progress(step, total, loss):
         bar.update(step - bar.n)
 
-    summary = train.train([design], out, cfg, model_config=config, resume=True, init=init, cache_dir=data.DEFAULT_CACHE_DIR,
-                          progress=progress, log=bar.write)
+    summary = train.train([design], out, cfg, model_config=config, resume=True, init=init, cache_dir=cache_dir,
+                          cache_spec=spec, progress=progress, log=bar.write)
     bar.close()
     print(f"{args.channels} ch @ {args.preset}: {model.macs_per_megapixel(config) / 1e9:.0f} GMAC/MP, "
           f"{summary['seconds']:.0f} s, validation {summary.get('validation')}")

@@ -59,6 +59,7 @@ class CacheSpec:
     val_views: int = 2  # per validation photo
     seed: int = 0
     frames: int = 1  # > 1: bursts with the sensor model's hand-shake (engine.isp.neural.burst_data)
+    photo_pixel_um: tuple = PHOTO_SOURCE_PIXEL_UM  # source pixel of the training photos on the sensor, um (log-uniform)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -69,7 +70,7 @@ def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path], 
     items: list[tuple[str, dict]] = []
     for path in photos:
         for _ in range(spec.photo_views):
-            items.append((str(path), {"source_pixel_um": float(np.exp(rng.uniform(*np.log(PHOTO_SOURCE_PIXEL_UM))))}))
+            items.append((str(path), {"source_pixel_um": float(np.exp(rng.uniform(*np.log(spec.photo_pixel_um))))}))
     items += [("dead_leaves", charts.dead_leaves_params(rng, pitch_um)) for _ in range(spec.dead_leaves)]
     for _ in range(spec.text):
         items.append(("text", {"text_height_um": float(rng.uniform(2.0, 9.0)),
