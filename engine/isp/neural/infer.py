@@ -17,7 +17,6 @@ import numpy as np
 import torch
 
 from engine.isp.neural.model import CFA_PERIOD, MultiFrameISP, NeuralISP
-from engine.isp.pipelines import check_precision
 
 MAX_WHOLE_PX = 768
 MIN_SIDE_PX = 2 * CFA_PERIOD  # the front end's demosaic pads by reflection, up to 8 px (hex CFA)
@@ -87,7 +86,6 @@ def run_model(net: NeuralISP, raw: np.ndarray, sigma: np.ndarray, *, cond: np.nd
     (engine.isp.pipelines.NEURAL_PRECISIONS).
     """
     raw, sigma = _checked_inputs(raw, sigma, "(H, W)", tile, overlap)
-    check_precision(precision)
     h, w = raw.shape
     net.eval()
     if cond is not None and cond.shape[:2] != raw.shape:
@@ -129,7 +127,6 @@ def run_burst(net: MultiFrameISP, raw: np.ndarray, sigma: np.ndarray, *, shift_p
     (default: estimated by the burst aligner, engine.isp.traditional.mosaic_burst_shifts, on the frames'
     bilinear demosaics). layout, tile, overlap, precision: as for :func:`run_model`."""
     raw, sigma = _checked_inputs(raw, sigma, "(K, H, W)", tile, overlap)
-    check_precision(precision)
     layout = layout or net.config.cfa
     if shift_px is None:
         from engine.isp.traditional import mosaic_burst_shifts
