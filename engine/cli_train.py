@@ -28,6 +28,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         args.steps = finetune.DEFAULT_STEPS if finetuning else DEFAULT_STEPS
     if args.lr is None:
         args.lr = finetune.DEFAULT_LR if finetuning else DEFAULT_LR
+    if args.photo_pixel_um is not None and (args.universal or finetuning):
+        raise UsageError("--photo-pixel-um applies to a per-design net trained on its own cache, not to the universal "
+                         "net or --init universal")
     if args.universal:
         return _cmd_train_universal(args)
     design = _design_json(args.design_json) if args.design_json else design_from_args(args)
@@ -43,13 +46,14 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.train_snr_min_db > args.train_snr_max_db:
         raise UsageError(f"--train-snr-min-db ({args.train_snr_min_db:g}) must not exceed --train-snr-max-db "
                          f"({args.train_snr_max_db:g})")
+    spec = _cache_spec(args.photo_pixel_um)
     cfg = neural_train.TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, lr_final=args.lr_final,
                                    seed=args.seed, perceptual_weight=args.perceptual_weight,
                                    snr_range_db=(args.train_snr_min_db, args.train_snr_max_db))
     progress, bar = _step_bar(args.steps, f"train {design.design_hash()}")
 
     try:
-        summary = neural_train.train([design], args.out, cfg, resume=args.resume, init=args.init,
+        summary = neural_train.train([design], args.out, cfg, resume=args.resume, init=args.init, cache_spec=spec,
                                      progress=progress, device=args.device, log=bar.write)
     finally:
         bar.close()
@@ -60,6 +64,18 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['threads']} threads -> "
               f"{args.out} (validation PSNR {val.get('psnr_linear_neural')} dB vs bilinear "
               f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
+
+
+def _cache_spec(photo_pixel_um):
+    """The training cache's spec for ``--photo-pixel-um`` (None: the default range)."""
+    from engine.isp.neural import data
+
+    if photo_pixel_um is None:
+        return data.CacheSpec()
+    lo, hi = photo_pixel_um
+    if not (0.05 <= lo <= hi <= 5.0):
+        raise UsageError(f"--photo-pixel-um needs 0.05 <= LO <= HI <= 5 (micrometres), got {lo:g} {hi:g}")
+    return data.CacheSpec(photo_pixel_um=(lo, hi))
 
 
 def _design_json(text: str) -> DesignPoint:

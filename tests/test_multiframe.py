@@ -75,7 +75,7 @@ def burst_cache(tmp_path_factory):
     design = burst_train.burst_design(preset("0.35"), 4)
     spec = data.CacheSpec(size_px=64, photo_views=0, dead_leaves=3, text=1, gratings=1, edges=1, stars=0,
                           val_views=0, frames=4)
-    path = data.build_cache(design, data.cache_path(design, directory, 4), spec, psf_pixel=_gaussian_psf())
+    path = data.build_cache(design, data.cache_path(design, directory, spec), spec, psf_pixel=_gaussian_psf())
     return directory, spec, data.load_cache(path)
 
 

@@ -50,13 +50,12 @@ def main(argv=None) -> None:
     parser.add_argument("--photo-pixel-um", type=float, nargs=2, metavar=("LO", "HI"),
                         help="source pixel range of the training photos on the sensor, um (default 0.3 0.8)")
     args = parser.parse_args(argv)
-    spec, cache_dir = data.CacheSpec(), data.DEFAULT_CACHE_DIR
+    spec = data.CacheSpec()
     if args.photo_pixel_um:
         lo, hi = args.photo_pixel_um
         if not 0 < lo <= hi:
             parser.error(f"--photo-pixel-um needs 0 < LO <= HI, got {lo:g} {hi:g}")
         spec = data.CacheSpec(photo_pixel_um=(lo, hi))
-        cache_dir = data.DEFAULT_CACHE_DIR / f"photo_pixel_{lo:g}_{hi:g}"  # the cache file name does not hold the spec
     design = presets()[args.preset]
     config = model.ModelConfig(channels=args.channels)
     recipe = {"lr": 2e-4, "lr_final": 2e-5, "seed": 19} if args.widen else {}
@@ -69,8 +68,8 @@ def main(argv=None) -> None:
     def progress(step, total, loss):
         bar.update(step - bar.n)
 
-    summary = train.train([design], out, cfg, model_config=config, resume=True, init=init, cache_dir=cache_dir,
-                          cache_spec=spec, progress=progress, log=bar.write)
+    summary = train.train([design], out, cfg, model_config=config, resume=True, init=init, cache_spec=spec,
+                          progress=progress, log=bar.write)
     bar.close()
     print(f"{args.channels} ch @ {args.preset}: {model.macs_per_megapixel(config) / 1e9:.0f} GMAC/MP, "
           f"{summary['seconds']:.0f} s, validation {summary.get('validation')}")

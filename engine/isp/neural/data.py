@@ -172,10 +172,13 @@ def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSp
     return path
 
 
-def cache_path(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR, frames: int = 1) -> Path:
-    """Cache file of ``design`` (keyed by its design hash, the cache version and the burst length)."""
-    burst = f"_burst{frames}" if frames > 1 else ""
-    return Path(cache_dir) / f"cache_{design.design_hash()}_v{CACHE_VERSION}{burst}.npz"
+def cache_path(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR, spec: CacheSpec = CacheSpec()) -> Path:
+    """Cache file of ``design`` (keyed by its design hash, the cache version, the burst length and
+    the training photos' source pixel range when it is not the default)."""
+    burst = f"_burst{spec.frames}" if spec.frames > 1 else ""
+    lo, hi = spec.photo_pixel_um
+    photos = "" if tuple(spec.photo_pixel_um) == PHOTO_SOURCE_PIXEL_UM else f"_photo{lo:.4g}-{hi:.4g}um"
+    return Path(cache_dir) / f"cache_{design.design_hash()}_v{CACHE_VERSION}{burst}{photos}.npz"
 
 
 def load_cache(path: str | Path) -> dict:
@@ -191,7 +194,7 @@ def load_cache(path: str | Path) -> dict:
 def ensure_cache(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR, spec: CacheSpec = CacheSpec(),
                  progress=None) -> Path:
     """Path of ``design``'s cache, building it first if absent."""
-    path = cache_path(design, cache_dir, spec.frames)
+    path = cache_path(design, cache_dir, spec)
     if not path.exists():
         build_cache(design, path, spec, progress=progress)
     return path
