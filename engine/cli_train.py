@@ -28,9 +28,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         args.steps = finetune.DEFAULT_STEPS if finetuning else DEFAULT_STEPS
     if args.lr is None:
         args.lr = finetune.DEFAULT_LR if finetuning else DEFAULT_LR
-    if args.photo_pixel_um is not None and (args.universal or finetuning):
-        raise UsageError("--photo-pixel-um applies to a per-design net trained on its own cache, not to the universal "
-                         "net or --init universal")
+    if args.photo_magnification is not None and (args.universal or finetuning):
+        raise UsageError("--photo-magnification applies to a per-design net trained on its own cache, not to the "
+                         "universal net or --init universal")
     if args.universal:
         return _cmd_train_universal(args)
     design = _design_json(args.design_json) if args.design_json else design_from_args(args)
@@ -46,7 +46,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.train_snr_min_db > args.train_snr_max_db:
         raise UsageError(f"--train-snr-min-db ({args.train_snr_min_db:g}) must not exceed --train-snr-max-db "
                          f"({args.train_snr_max_db:g})")
-    spec = _cache_spec(args.photo_pixel_um)
+    spec = _cache_spec(args.photo_magnification)
     cfg = neural_train.TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, lr_final=args.lr_final,
                                    seed=args.seed, perceptual_weight=args.perceptual_weight,
                                    snr_range_db=(args.train_snr_min_db, args.train_snr_max_db))
@@ -66,16 +66,16 @@ def cmd_train(args: argparse.Namespace) -> None:
               f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
 
 
-def _cache_spec(photo_pixel_um):
-    """The training cache's spec for ``--photo-pixel-um`` (None: the default range)."""
+def _cache_spec(photo_magnification):
+    """The training cache's spec for ``--photo-magnification`` (None: the default range)."""
     from engine.isp.neural import data
 
-    if photo_pixel_um is None:
+    if photo_magnification is None:
         return data.CacheSpec()
-    lo, hi = photo_pixel_um
-    if not (0.05 <= lo <= hi <= 5.0):
-        raise UsageError(f"--photo-pixel-um needs 0.05 <= LO <= HI <= 5 (micrometres), got {lo:g} {hi:g}")
-    return data.CacheSpec(photo_pixel_um=(lo, hi))
+    lo, hi = photo_magnification
+    if not (0.1 <= lo <= hi <= 10.0):
+        raise UsageError(f"--photo-magnification needs 0.1 <= LO <= HI <= 10 (pixel pitches), got {lo:g} {hi:g}")
+    return data.CacheSpec(photo_magnification=(lo, hi))
 
 
 def _design_json(text: str) -> DesignPoint:

@@ -51,9 +51,10 @@ def test_mono_no_ocl_no_zernike_gives_identical_channels_and_phases(tmp_path):
         (["psf", "--mono-nm", "100"], "--mono-nm must be in [350, 1000] nm, got 100"),
         (["psf", "--size", "abc"], "argument --size: invalid int value: 'abc'"),
         (["psf", "--size", "7"], "--size must be a multiple of 2 in [16, 2048] samples, got 7"),
-        (["train", "--preset", "0.35", "--photo-pixel-um", "0.5", "0.2", "--out", "never.pt"],
-         "--photo-pixel-um needs 0.05 <= LO <= HI <= 5 (micrometres), got 0.5 0.2"),
-        (["train", "--universal", "--photo-pixel-um", "0.2", "0.4"], "--photo-pixel-um applies to a per-design net"),
+        (["train", "--preset", "0.35", "--photo-magnification", "1", "0.5", "--out", "never.pt"],
+         "--photo-magnification needs 0.1 <= LO <= HI <= 10 (pixel pitches), got 1 0.5"),
+        (["train", "--universal", "--photo-magnification", "0.5", "1"],
+         "--photo-magnification applies to a per-design net"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(argv, message, capsys):

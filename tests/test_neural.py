@@ -122,14 +122,16 @@ def _gaussian_psf(size: int = 16, width: float = 3.0) -> np.ndarray:
     return np.broadcast_to((k / k.sum()).astype(np.float32), (4, 3, size, size)).copy()
 
 
-def test_training_photo_scale_is_drawn_from_its_range_and_keys_the_cache():
+def test_training_photos_sit_at_their_magnification_and_it_keys_the_cache():
     design = preset("0.35")
-    native = data.CacheSpec(photo_views=50, photo_pixel_um=(0.175, 0.35))
+    wide = data.CacheSpec(photo_views=50, photo_magnification=(0.5, 2.0))
     assert data.cache_path(design, "c").name == f"cache_{design.design_hash()}_v{data.CACHE_VERSION}.npz"
-    assert data.cache_path(design, "c", native) != data.cache_path(design, "c")
-    items = data._source_list(native, np.random.default_rng(0), ["photo.jpg"], design.pitch_um)
-    source_px = [params["source_pixel_um"] for name, params in items if name == "photo.jpg"]
-    assert len(source_px) == 50 and 0.175 <= min(source_px) < 0.2 and 0.32 < max(source_px) <= 0.35
+    assert data.cache_path(design, "c", wide) != data.cache_path(design, "c")
+    for spec in (data.CacheSpec(photo_views=50), wide):
+        items = data._source_list(spec, np.random.default_rng(0), ["photo.jpg"], design.pitch_um)
+        magnification = np.array([p["source_pixel_um"] for name, p in items if name == "photo.jpg"]) / design.pitch_um
+        lo, hi = spec.photo_magnification
+        assert len(magnification) == 50 and lo <= magnification.min() < 1.2 * lo and hi / 1.2 < magnification.max() <= hi
 
 
 def test_training_smoke_run_lowers_the_loss(tmp_path):

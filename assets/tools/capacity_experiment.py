@@ -16,11 +16,11 @@ sampler seed 19), so the two differ only in width:
 
     .venv/bin/python assets/tools/capacity_experiment.py --channels 64 --preset 0.35 --tree /tmp/wide --widen --steps 1500
 
-With ``--photo-pixel-um LO HI`` the training photos are shown at LO-HI um per photo pixel instead of
-``data.PHOTO_SOURCE_PIXEL_UM`` (0.3-0.8), in a cache of their own under out/neural_cache/; issue #18
-(c') trained the 0.35 um net with 0.175-0.35 (every view at native detail or finer):
+The training photos sit at ``data.PHOTO_MAGNIFICATION`` (0.5-1x the pitch per photo pixel, cache
+version 4), as in issue #18 (c'); the runs of (a) and (a'') used cache version 3, whose photos sat
+at 0.3-0.8 um whatever the pitch (at 0.35 um: ``--photo-magnification 0.86 2.3``):
 
-    .venv/bin/python assets/tools/capacity_experiment.py --channels 40 --preset 0.35 --steps 4000 --tree /tmp/native --photo-pixel-um 0.175 0.35
+    .venv/bin/python assets/tools/capacity_experiment.py --channels 40 --preset 0.35 --steps 4000 --tree /tmp/native
 
 Each run checkpoints every 100 steps and resumes when started again.
 """
@@ -47,15 +47,15 @@ def main(argv=None) -> None:
     parser.add_argument("--tree", required=True, help="repository worktree whose pretrained/ receives the net")
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--widen", action="store_true", help="start from the preset's shipped net, widened")
-    parser.add_argument("--photo-pixel-um", type=float, nargs=2, metavar=("LO", "HI"),
-                        help="source pixel range of the training photos on the sensor, um (default 0.3 0.8)")
+    parser.add_argument("--photo-magnification", type=float, nargs=2, metavar=("LO", "HI"),
+                        help="training photo pixel in pixel pitches (default 0.5 1)")
     args = parser.parse_args(argv)
     spec = data.CacheSpec()
-    if args.photo_pixel_um:
-        lo, hi = args.photo_pixel_um
+    if args.photo_magnification:
+        lo, hi = args.photo_magnification
         if not 0 < lo <= hi:
-            parser.error(f"--photo-pixel-um needs 0 < LO <= HI, got {lo:g} {hi:g}")
-        spec = data.CacheSpec(photo_pixel_um=(lo, hi))
+            parser.error(f"--photo-magnification needs 0 < LO <= HI, got {lo:g} {hi:g}")
+        spec = data.CacheSpec(photo_magnification=(lo, hi))
     design = presets()[args.preset]
     config = model.ModelConfig(channels=args.channels)
     recipe = {"lr": 2e-4, "lr_final": 2e-5, "seed": 19} if args.widen else {}

@@ -7,7 +7,6 @@ steps and resumes when started again. Adopt the results by copying the staging f
 manifest entries into pretrained/ (``--adopt``), after checking them.
 
     .venv/bin/python assets/tools/retrain_nets.py [--steps 500] [--perceptual-weight 0] [--seed 18] [--staging out/retrain]
-        [--photo-pixel-per-pitch 0.5 1]
     .venv/bin/python assets/tools/retrain_nets.py --adopt [--staging out/retrain]
 """
 
@@ -45,10 +44,7 @@ def jobs() -> list[tuple[str, list[str], str]]:
 
 
 def command(options: list[str], weights: str, staging: Path, args) -> list[str]:
-    photos = []
-    if args.photo_pixel_per_pitch:
-        pitch_um = presets()[options[1]].pitch_um
-        photos = ["--photo-pixel-um", *(f"{k * pitch_um:.4g}" for k in args.photo_pixel_per_pitch)]
+    photos = ["--photo-magnification", *map(str, args.photo_magnification)] if args.photo_magnification else []
     return [sys.executable, "-m", "engine", "train", *options, *photos, "--init", str(registry.PRETRAINED_DIR / weights),
             "--steps", str(args.steps), "--lr", str(args.lr), "--lr-final", f"{args.lr / 10:g}",
             "--perceptual-weight", str(args.perceptual_weight), "--train-snr-min-db", str(args.snr[0]),
@@ -74,9 +70,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--perceptual-weight", type=float, default=0.0)
     parser.add_argument("--snr", type=float, nargs=2, default=(28.0, 42.0))
-    parser.add_argument("--photo-pixel-per-pitch", type=float, nargs=2, metavar=("LO", "HI"),
-                        help="training photos' source pixel as fractions of each design's pitch (e.g. 0.5 1: real "
-                             "detail at the pitch; default: the cache's absolute 0.3-0.8 um)")
+    parser.add_argument("--photo-magnification", type=float, nargs=2, metavar=("LO", "HI"),
+                        help="training photo pixel in pixel pitches (default: train's, 0.5 1)")
     parser.add_argument("--seed", type=int, default=18, help="sampler seed (18: the 2026-11-30 pass)")
     parser.add_argument("--staging", default=str(ROOT / "out" / "retrain"))
     parser.add_argument("--only", help="comma-separated labels (e.g. 0.35@F1.66)")

@@ -9,9 +9,10 @@ the network never sees the same noise twice.
 
 Sources (disjoint from the test split by construction of assets/photo_sets.json):
 
-* ``train`` photo split (28 photos), several random views each, source pixel log-uniform in
-  ``PHOTO_SOURCE_PIXEL_UM`` = 0.3-0.8 um, so that every Table 1 design sees photos minified and
-  magnified as much as the Table 3 protocol shows them (0.47x to 2.2x its pitch);
+* ``train`` photo split (28 photos), several random views each, one photo pixel on the sensor
+  log-uniform in ``PHOTO_MAGNIFICATION`` = 0.5-1x the design's pitch, so that every view holds
+  real detail up to the design's Nyquist frequency (issue #18 (c''): an enlarged photo is a
+  smooth scene the finest pitches have nothing to resolve in; docs/design.md);
 * the Latin + CJK text chart at random sizes and offsets, and charts that never match an MTF
   instrument at its measurement settings (:mod:`training_charts`): colour dead leaves, coloured
   sinusoidal gratings of random angle / phase / frequency / mean / contrast, slanted edges away from
@@ -36,11 +37,12 @@ from engine.design import DesignPoint
 from engine.isp.neural import training_charts as charts
 from engine.simulate import CFA_PERIOD_PX, SceneCapturer
 
-CACHE_VERSION = 3  # 2: photos reconstructed linearly, 0.3-0.8 um, more views; 3: instrument-free charts
+CACHE_VERSION = 4  # 2: photos reconstructed linearly, more views; 3: instrument-free charts; 4: photos 0.5-1x pitch
 RANDOM_GRATING = "random_grating"
 """Source name of a training_charts.random_grating capture (coloured, any angle and phase)."""
-PHOTO_SOURCE_PIXEL_UM = (0.3, 0.8)
-"""Range (log-uniform) of the source pixel of training photos on the sensor, micrometres."""
+PHOTO_MAGNIFICATION = (0.5, 1.0)
+"""Range (log-uniform) of a training photo's pixel on the sensor over the design's pitch (cache
+version 3 and the nets trained before 2026-12-01: 0.3-0.8 um whatever the pitch)."""
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[3] / "out" / "neural_cache"
 """Where ``python -m engine train`` keeps per-design caches (out/ is git-ignored)."""
 
@@ -59,7 +61,7 @@ class CacheSpec:
     val_views: int = 2  # per validation photo
     seed: int = 0
     frames: int = 1  # > 1: bursts with the sensor model's hand-shake (engine.isp.neural.burst_data)
-    photo_pixel_um: tuple = PHOTO_SOURCE_PIXEL_UM  # source pixel of the training photos on the sensor, um (log-uniform)
+    photo_magnification: tuple = PHOTO_MAGNIFICATION  # training photo pixel / design pitch (log-uniform)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -70,7 +72,8 @@ def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path], 
     items: list[tuple[str, dict]] = []
     for path in photos:
         for _ in range(spec.photo_views):
-            items.append((str(path), {"source_pixel_um": float(np.exp(rng.uniform(*np.log(spec.photo_pixel_um))))}))
+            magnification = float(np.exp(rng.uniform(*np.log(spec.photo_magnification))))
+            items.append((str(path), {"source_pixel_um": magnification * pitch_um}))
     items += [("dead_leaves", charts.dead_leaves_params(rng, pitch_um)) for _ in range(spec.dead_leaves)]
     for _ in range(spec.text):
         items.append(("text", {"text_height_um": float(rng.uniform(2.0, 9.0)),
@@ -174,10 +177,10 @@ def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSp
 
 def cache_path(design: DesignPoint, cache_dir: str | Path = DEFAULT_CACHE_DIR, spec: CacheSpec = CacheSpec()) -> Path:
     """Cache file of ``design`` (keyed by its design hash, the cache version, the burst length and
-    the training photos' source pixel range when it is not the default)."""
+    the training photos' magnification range when it is not the default)."""
     burst = f"_burst{spec.frames}" if spec.frames > 1 else ""
-    lo, hi = spec.photo_pixel_um
-    photos = "" if tuple(spec.photo_pixel_um) == PHOTO_SOURCE_PIXEL_UM else f"_photo{lo:.4g}-{hi:.4g}um"
+    lo, hi = spec.photo_magnification
+    photos = "" if tuple(spec.photo_magnification) == PHOTO_MAGNIFICATION else f"_photo{lo:.4g}-{hi:.4g}x"
     return Path(cache_dir) / f"cache_{design.design_hash()}_v{CACHE_VERSION}{burst}{photos}.npz"
 
 
