@@ -1,6 +1,7 @@
 """Fine-tune every shipped per-design Neural ISP (Tables 1 and 5) with the current training recipe,
-from its shipped weights, into a staging folder with its own manifest (issues #16 and #18: one
-retraining pass on instrument-free scenes, cache version 3, with the recipe the #18 diagnosis chose).
+from its shipped weights, into a staging folder with its own manifest (issues #16 and #18: the
+2026-11-30 pass on instrument-free scenes, cache version 3, 500 steps; the 2026-12-01 pass on
+training photos at 0.5-1x each design's pitch, cache version 4, ``--steps 2000 --lr 3e-4 --seed 21``).
 
 Two designs train side by side, one torch thread each (2 cores); each run checkpoints every 100
 steps and resumes when started again. Adopt the results by copying the staging folder's weights and
