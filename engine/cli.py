@@ -146,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_number("--train-snr-max-db", float, Allowed(0.0, 60.0), "highest per-step training SNR, dB (default 40)",
                  default=40.0)
     p.add_argument("--photo-magnification", type=float, nargs=2, metavar=("LO", "HI"),
-                   help="one training photo pixel on the sensor, in pixel pitches, log-uniform in [LO, HI] "
-                        "(default 0.5 1: every view holds detail up to the design's Nyquist frequency)")
+                   help="one training photo pixel on the sensor, in pixel pitches, log-uniform in [LO, HI], "
+                        "0.1 <= LO <= HI <= 10 (default 0.5 1: every view holds detail up to the design's Nyquist "
+                        "frequency)")
     p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of initialisation, crops and noise (default 0)", default=0)
     p.add_argument("--out", help="weights file, e.g. pretrained/neural_<hash>.pt (checkpoint: .ckpt beside it); "
                                  "with --universal default pretrained/neural_universal.pt")

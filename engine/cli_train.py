@@ -72,10 +72,10 @@ def _cache_spec(photo_magnification):
 
     if photo_magnification is None:
         return data.CacheSpec()
-    lo, hi = photo_magnification
-    if not (0.1 <= lo <= hi <= 10.0):
-        raise UsageError(f"--photo-magnification needs 0.1 <= LO <= HI <= 10 (pixel pitches), got {lo:g} {hi:g}")
-    return data.CacheSpec(photo_magnification=(lo, hi))
+    try:
+        return data.photo_magnification_spec(*photo_magnification)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def _design_json(text: str) -> DesignPoint:

@@ -52,10 +52,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     spec = data.CacheSpec()
     if args.photo_magnification:
-        lo, hi = args.photo_magnification
-        if not 0 < lo <= hi:
-            parser.error(f"--photo-magnification needs 0 < LO <= HI, got {lo:g} {hi:g}")
-        spec = data.CacheSpec(photo_magnification=(lo, hi))
+        try:
+            spec = data.photo_magnification_spec(*args.photo_magnification)
+        except ValueError as err:
+            parser.error(str(err))
     design = presets()[args.preset]
     config = model.ModelConfig(channels=args.channels)
     recipe = {"lr": 2e-4, "lr_final": 2e-5, "seed": 19} if args.widen else {}

@@ -43,6 +43,8 @@ RANDOM_GRATING = "random_grating"
 PHOTO_MAGNIFICATION = (0.5, 1.0)
 """Range (log-uniform) of a training photo's pixel on the sensor over the design's pitch (cache
 version 3 and the nets trained before 2026-12-01: 0.3-0.8 um whatever the pitch)."""
+PHOTO_MAGNIFICATION_LIMITS = (0.1, 10.0)
+"""Magnifications a cache may ask for (photo pixel over pitch): :func:`photo_magnification_spec`."""
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[3] / "out" / "neural_cache"
 """Where ``python -m engine train`` keeps per-design caches (out/ is git-ignored)."""
 
@@ -65,6 +67,15 @@ class CacheSpec:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+def photo_magnification_spec(lo: float, hi: float) -> "CacheSpec":
+    """The default cache spec with training photos at ``lo``-``hi`` pixel pitches per photo pixel;
+    ValueError naming the allowed range when ``lo``, ``hi`` fall outside it or in the wrong order."""
+    low, high = PHOTO_MAGNIFICATION_LIMITS
+    if not (low <= lo <= hi <= high):
+        raise ValueError(f"--photo-magnification needs {low:g} <= LO <= HI <= {high:g} (pixel pitches), got {lo:g} {hi:g}")
+    return CacheSpec(photo_magnification=(lo, hi))
 
 
 def _source_list(spec: CacheSpec, rng: np.random.Generator, photos: list[Path], pitch_um: float) -> list[tuple[str, dict]]:
