@@ -19,7 +19,7 @@ import torch
 
 from engine.design import DesignPoint
 from engine.isp.neural import burst_data, data, model as M
-from engine.isp.neural.train import (TrainConfig, _load_folded_init, fit, restore_checkpoint, set_threads,
+from engine.isp.neural.train import (TrainConfig, _load_folded_init, fit, set_threads, start_or_resume,
                                      validation_metrics)
 
 BURST_FRAMES = 10
@@ -69,14 +69,12 @@ def train_burst(design: DesignPoint, out: str | Path, cfg: TrainConfig = BURST_T
     net = M.build_model(replace(model_config, cfa=design.cfa, multiframe=True))
     sampler = burst_data.BurstSampler(cache, cfg.crop, cfg.batch, snr_range_db=cfg.snr_range_db, seed=cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    step, history = 0, []
     meta = {"designs": [bdesign.design_hash()], "init": str(init) if init else None, "train_config": cfg.to_dict(),
             "seconds": 0.0}
-    if resume and ckpt.exists():
-        step, history, meta = restore_checkpoint(ckpt, net, opt, sampler)
-        log(f"resumed {ckpt} at step {step}")
-    elif init:
-        meta["base"] = _load_folded_init(net.net, Path(init), torch.load(init, map_location="cpu", weights_only=True))
+    warm_start = (lambda n: {"base": _load_folded_init(n.net, Path(init), torch.load(init, map_location="cpu",
+                                                                                        weights_only=True))})
+    step, history, meta = start_or_resume(ckpt, net, opt, sampler, meta, resume=resume, log=log,
+                                          warm_start=warm_start if init else None)
     net = net.to(memory_format=torch.channels_last)
     step, history, seconds, skipped = fit(net, opt, sampler, cfg, ckpt, step, history, meta, torch.device("cpu"), progress)
     summary = {"steps": step, "seconds": round(seconds, 1), "threads": threads, "checkpoint": str(ckpt),

@@ -216,17 +216,32 @@ def _load_folded_init(net: M.NeuralISP, init: Path, state: dict) -> dict:
             "seconds": (entry.get("training") or {}).get("seconds"), "train_config": (entry.get("training") or {}).get("config")}
 
 
-def fit(net, opt, sampler, cfg: TrainConfig, ckpt: Path, step: int, history: list, meta: dict, dev, progress=None):
+def start_or_resume(ckpt: Path, net, opt, sampler, meta: dict, *, resume: bool, warm_start=None,
+                    log=print) -> tuple[int, list, dict]:
+    """Where a run begins: (step, history, meta) from the checkpoint ``ckpt`` when ``resume`` and it
+    exists, else step 0 with ``meta`` updated by ``warm_start(net)`` (a dict; None: from scratch)."""
+    if resume and ckpt.exists():
+        step, history, meta = restore_checkpoint(ckpt, net, opt, sampler)
+        log(f"resumed {ckpt} at step {step}")
+        return step, history, meta
+    if warm_start is not None:
+        meta.update(warm_start(net))
+    return 0, [], meta
+
+
+def fit(net, opt, sampler, cfg: TrainConfig, ckpt: Path, step: int, history: list, meta: dict, dev, progress=None,
+        should_stop=None):
     """The training loop from ``step`` to ``cfg.steps``: ``net(*inputs)`` against ``gt`` for each
-    ``(*inputs, gt) = sampler.sample()``, checkpoints every ``cfg.ckpt_every`` steps and at the end.
-    Returns (step, history, seconds in all, skipped steps)."""
+    ``(*inputs, gt) = sampler.sample()`` (tensors move to ``dev``, other inputs pass as they are),
+    checkpoints every ``cfg.ckpt_every`` steps, at the end, and when ``should_stop()`` turns true
+    (then it returns early: a later run resumes). Returns (step, history, seconds in all, skipped steps)."""
     net.train()
     t_start = time.time() - meta["seconds"]
-    running, skipped = None, 0
-    while step < cfg.steps:
+    running, skipped, stopped = None, 0, False
+    while step < cfg.steps and not stopped:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
-        *inputs, gt = (t.to(dev) for t in sampler.sample())
+        *inputs, gt = (t.to(dev) if torch.is_tensor(t) else t for t in sampler.sample())
         value, taken, running = guarded_step(net, opt, loss_fn(net(*inputs), gt, cfg.gamma_weight, cfg.perceptual_weight),
                                              running, step)
         skipped += not taken
@@ -234,7 +249,8 @@ def fit(net, opt, sampler, cfg: TrainConfig, ckpt: Path, step: int, history: lis
         history.append(round(value, 6))
         if progress:
             progress(step, cfg.steps, running)
-        if step % cfg.ckpt_every == 0 or step == cfg.steps:
+        stopped = bool(should_stop and should_stop())
+        if step % cfg.ckpt_every == 0 or step == cfg.steps or stopped:
             meta["seconds"] = time.time() - t_start
             save_checkpoint(ckpt, net, opt, sampler, step, history, meta)
     return step, history, time.time() - t_start, skipped
@@ -275,15 +291,10 @@ def train(
     net = M.build_model(model_config)
     sampler = data.CropSampler(caches, cfg.crop, cfg.batch, snr_range_db=cfg.snr_range_db, seed=cfg.seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    step, history = 0, []
     meta = {"designs": [d.design_hash() for d in designs], "init": str(init) if init else None,
-            "train_config": cfg.to_dict(),
-            "seconds": 0.0}
-    if resume and ckpt.exists():
-        step, history, meta = restore_checkpoint(ckpt, net, opt, sampler)
-        log(f"resumed {ckpt} at step {step}")
-    elif init:
-        meta["base"] = _load_init(net, init)
+            "train_config": cfg.to_dict(), "seconds": 0.0}
+    step, history, meta = start_or_resume(ckpt, net, opt, sampler, meta, resume=resume, log=log,
+                                          warm_start=(lambda n: {"base": _load_init(n, init)}) if init else None)
     net = net.to(dev, memory_format=torch.channels_last)  # ~1.5x faster convs on CPU (oneDNN)
     if resume and ckpt.exists():  # optimiser state follows the parameters' device
         for st in opt.state.values():

@@ -10,7 +10,6 @@ conditioning inputs start at zero, so training begins from that net's behaviour.
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,25 +17,29 @@ import torch
 
 from engine.isp.neural import model as M
 from engine.isp.neural import registry, universal, universal_data
-from engine.isp.neural.train import (
-    TrainConfig,
-    guarded_step,
-    loss_fn,
-    lr_at,
-    restore_checkpoint,
-    save_checkpoint,
-    set_threads,
-)
+from engine.isp.neural.train import TrainConfig, fit, set_threads, start_or_resume
 
 UNIVERSAL_CONFIG = M.ModelConfig(cond_features=universal.COND_FEATURES)
 
 
-def _tensors(batch: dict):
-    raw = torch.from_numpy(batch["raw"])[:, None]
-    sigma = torch.from_numpy(batch["sigma"])[:, None]
-    cond = torch.from_numpy(batch["cond"]).permute(0, 3, 1, 2).contiguous()
-    gt = torch.from_numpy(batch["gt"]).permute(0, 3, 1, 2).contiguous()
-    return raw, sigma, cond, gt
+class _TensorBatches:
+    """A UniversalSampler's batches as ``train.fit`` takes them: (raw, sigma, cond, layout, gt) tensors
+    (the layout a string), the sampler's RNG state passed through for checkpoints."""
+
+    def __init__(self, sampler: universal_data.UniversalSampler):
+        self.sampler = sampler
+
+    def sample(self):
+        batch = self.sampler.sample()
+        return (torch.from_numpy(batch["raw"])[:, None], torch.from_numpy(batch["sigma"])[:, None],
+                torch.from_numpy(batch["cond"]).permute(0, 3, 1, 2).contiguous(), batch["layout"],
+                torch.from_numpy(batch["gt"]).permute(0, 3, 1, 2).contiguous())
+
+    def state(self) -> str:
+        return self.sampler.state()
+
+    def load_state(self, state: str) -> None:
+        self.sampler.load_state(state)
 
 
 def train_universal(pool_file: str | Path | list[str | Path], ckpt: str | Path, cfg: TrainConfig = TrainConfig(), *,
@@ -52,38 +55,17 @@ def train_universal(pool_file: str | Path | list[str | Path], ckpt: str | Path, 
     pool = universal_data.load_pool(pool_file)
     torch.manual_seed(cfg.seed)
     net = M.build_model(UNIVERSAL_CONFIG)
-    sampler = universal_data.UniversalSampler(pool, cfg.crop, cfg.batch, seed=cfg.seed, snr_range_db=cfg.snr_range_db)
+    batches = _TensorBatches(universal_data.UniversalSampler(pool, cfg.crop, cfg.batch, seed=cfg.seed,
+                                                             snr_range_db=cfg.snr_range_db))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    step, history = 0, []
     meta = {"pool": " + ".join(pool["meta"]["pools"]), "pool_designs": len(pool["meta"]["designs"]), "init": None,
-            "train_config": cfg.to_dict(),
-            "seconds": 0.0}
-    if resume and ckpt.exists():
-        step, history, meta = restore_checkpoint(ckpt, net, opt, sampler)
-        log(f"resumed {ckpt} at step {step}")
-    elif init:
-        meta["init"] = registry.warm_start(net, init)
+            "train_config": cfg.to_dict(), "seconds": 0.0}
+    step, history, meta = start_or_resume(ckpt, net, opt, batches, meta, resume=resume, log=log,
+                                          warm_start=(lambda n: {"init": registry.warm_start(n, init)}) if init else None)
     net = net.to(memory_format=torch.channels_last)
-    net.train()
-    t_start = time.time() - meta["seconds"]
-    running, skipped, stopped = None, 0, False
-    while step < cfg.steps and not stopped:
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, cfg)
-        batch = sampler.sample()
-        raw, sigma, cond, gt = _tensors(batch)
-        loss = loss_fn(net(raw, sigma, cond, batch["layout"]), gt, cfg.gamma_weight)
-        value, taken, running = guarded_step(net, opt, loss, running, step)
-        skipped += not taken
-        step += 1
-        history.append(round(value, 6))
-        if progress:
-            progress(step, cfg.steps, running)
-        stopped = bool(should_stop and should_stop())
-        if step % cfg.ckpt_every == 0 or step == cfg.steps or stopped:
-            meta["seconds"] = time.time() - t_start
-            save_checkpoint(ckpt, net, opt, sampler, step, history, meta)
-    return {"steps": step, "completed": step >= cfg.steps, "net": net, "seconds": round(time.time() - t_start, 1),
+    step, history, seconds, skipped = fit(net, opt, batches, cfg, ckpt, step, history, meta, torch.device("cpu"),
+                                          progress, should_stop)
+    return {"steps": step, "completed": step >= cfg.steps, "net": net, "seconds": round(seconds, 1),
             "threads": threads, "skipped_steps": skipped,
             "final_loss": round(float(np.mean(history[-100:])), 5) if history else None, "checkpoint": str(ckpt),
             "meta": meta}
