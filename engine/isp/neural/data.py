@@ -140,26 +140,23 @@ def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSp
                  for _ in range(spec.val_views)]
     total, done = len(train_items) + len(val_items), 0
     t0 = time.time()
-    raws, gts, shifts = [], [], []
-    for name, params in train_items:
-        cap = capture(name, params, rng)
-        raws.append(cap.raw.astype(np.float16))
-        gts.append(cap.ground_truth.astype(np.float16))
-        shifts.append(cap.shifts_px)
-        done += 1
-        if progress:
-            progress(done, total)
-    vrng = np.random.default_rng(10_000 + spec.seed)
-    vraw, vsig, vgt, vshifts = [], [], [], []
-    for name, params in val_items:
-        cap = capture(name, params, vrng, noise="gaussian")
-        vraw.append(cap.raw.astype(np.float16))
-        vsig.append(cap.noise_sigma.astype(np.float16))
-        vgt.append(cap.ground_truth.astype(np.float16))
-        vshifts.append(cap.shifts_px)
-        done += 1
-        if progress:
-            progress(done, total)
+
+    def take(items, item_rng, noise):
+        """Lists of raw, sigma, ground truth (float16) and shifts of ``items`` captured in turn."""
+        nonlocal done
+        columns = [], [], [], []
+        for name, params in items:
+            cap = capture(name, params, item_rng, noise=noise)
+            for column, value in zip(columns, (cap.raw, cap.noise_sigma, cap.ground_truth)):
+                column.append(value.astype(np.float16))
+            columns[3].append(cap.shifts_px)
+            done += 1
+            if progress:
+                progress(done, total)
+        return columns
+
+    raws, _, gts, shifts = take(train_items, rng, "none")
+    vraw, vsig, vgt, vshifts = take(val_items, np.random.default_rng(10_000 + spec.seed), "gaussian")
     cfa = sensor.cfa_pattern(design.cfa, (spec.size_px, spec.size_px))
     meta = {
         "version": CACHE_VERSION, "design_hash": design.design_hash(), "design": design.to_dict(),
