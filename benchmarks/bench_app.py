@@ -95,7 +95,8 @@ def main() -> None:
             for row in app.session_state["stage_log"]:
                 if row["status"] == "computed":
                     recomputed.setdefault(row["stage"], []).append(row["seconds"])
-            print(f"  {label} -> {new:g}: {elapsed:.3f} s")
+            crops = app.session_state["images_shown_seconds"]
+            print(f"  {label} -> {new:g}: {elapsed:.3f} s" + ("" if crops is None else f" (crops on the page at {crops:.3f} s)"))
         stages = ", ".join(f"{name} {statistics.median(s):.2f}" for name, s in recomputed.items())
         summary.append((label, statistics.median(times), percentile(times, 95), max(times),
                         percentile(scripts, 95), percentile(shown, 95) if shown else float("nan"), stages))
