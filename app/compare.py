@@ -25,6 +25,22 @@ MTF50_AXES = (("h", "MTF50 H", "cycles/mm"), ("v", "MTF50 V", "cycles/mm"))
 HIGHER_IS_BETTER = {label: higher for _, label, _, higher in METRICS} | {label: True for _, label, _ in MTF50_AXES}
 
 
+NET_NAMES = {"design": "its per-design net", "burst": "its multi-frame net", "universal": "the universal net"}
+"""How the comparison names the kind of Neural ISP (engine.isp.neural.registry.select) behind a panel."""
+
+
+def neural_net_note(kind_a: str | None, kind_b: str | None) -> str | None:
+    """Why A's and B's Neural ISP panels are not like for like, when different kinds of net made them
+    (``select``'s kinds; None where a design has no Neural panel), else None."""
+    if kind_a is None or kind_b is None or kind_a == kind_b:
+        return None
+    return (f"A's Neural ISP panel is made by {NET_NAMES[kind_a]}, B's by {NET_NAMES[kind_b]}, so the Neural ISP's "
+            "change from A to B mixes the design change with a change of network (one universal net for every "
+            "design resolves less than a net trained for one design; README, 'Universal Neural ISP'). To compare "
+            "the designs alone, choose the same net for both under 'Neural ISP net' in the Images view "
+            "(universal serves every design).")
+
+
 def design_changes(a: DesignPoint, b: DesignPoint) -> list[dict]:
     """The parameters where B differs from A: ``{"parameter", "A", "B"}`` rows, in query-key order."""
     qa, qb = to_query(a), to_query(b)

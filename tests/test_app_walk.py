@@ -274,3 +274,29 @@ def test_comparison_rows_say_which_design_is_better():
     a, b = preset("0.35"), preset("0.35").replace(snr_db=20.0)
     assert compare.design_changes(a, b) == [{"parameter": "SNR at white (dB)", "A": "35", "B": "20"}]
     assert isinstance(state.pinned_design(state.pin_query(b)), DesignPoint)
+
+
+def test_a_comparison_across_kinds_of_neural_net_says_so_until_one_net_serves_both():
+    """Pinned preset A (its per-design net) against an off-preset B (the universal net): the Compare
+    view warns that the Neural ISP change mixes design and network; with the universal net chosen
+    for both, the warning goes."""
+    app = start(tab="Compare")
+    app.sidebar.button(key="pin_a").click()
+    step(app)
+    app.sidebar.toggle(key="lock").set_value(False)
+    step(app)
+    app.sidebar.slider(key="fnum").set_value(2.0)
+    step(app)
+    notes = [w.value for w in app.warning if "change of network" in w.value]
+    assert len(notes) == 1 and "its per-design net" in notes[0] and "B's by the universal net" in notes[0]
+    app.session_state["neural"] = "universal"
+    step(app)
+    assert not [w.value for w in app.warning if "change of network" in w.value]
+    assert metric(app, "PSNR B")
+
+
+def test_the_net_note_names_both_kinds_only_when_they_differ():
+    assert compare.neural_net_note("design", "design") is None
+    assert compare.neural_net_note(None, "universal") is None  # no Neural panel on one side: nothing to mix
+    note = compare.neural_net_note("burst", "universal")
+    assert "its multi-frame net" in note and "the universal net" in note

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import cache, compare, export, plots, state
 from app.compute import Run
-from app.views.images import PRECISION_NOTE, panel_messages
+from app.views.images import PRECISION_NOTE, neural_selection, panel_messages
 from engine.isp import PIPELINES
 from engine.study import STUDY_SETTINGS, measure_mtf
 
@@ -119,6 +119,10 @@ def render(run: Run) -> None:
                 st.metric(f"{row['metric']} B", _format(row["B"], row["unit"]), delta=delta,
                           delta_color="normal" if higher else "inverse",
                           help=f"A: {_format(row['A'], row['unit'])}")
+    selections = [neural_selection(pair[k].design) for k in ("A", "B")]
+    net_note = compare.neural_net_note(*(None if s is None else s["kind"] for s in selections))
+    if net_note:
+        st.warning(net_note)
     precision_note = PRECISION_NOTE[cache.neural_options(run.neural_version)["precision"]]
     if precision_note:
         st.caption(f"{precision_note} (Set by 'Neural ISP arithmetic' in the Images view.)")

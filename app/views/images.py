@@ -144,6 +144,9 @@ def render(run: Run) -> None:
             if pipeline == "neural":
                 if selection is not None:
                     parts = (f"Made by the {selection['label']}.",
+                             "One net serves every design, so it resolves less than a net trained for this one "
+                             "(README, 'Universal Neural ISP'); training one below narrows the gap."
+                             if selection["kind"] == "universal" else "",
                              PRECISION_NOTE[cache.neural_options(run.neural_version)["precision"]],
                              f"The last image panel, '{plots.PIPELINE_LABELS[SINGLE_FRAME_PANEL]}', is the single-frame "
                              "per-design net on the reference frame alone." if single_frame is not None else "")
