@@ -300,6 +300,39 @@ def test_mtf_on_demand_with_progress():
     table = app.dataframe[0].value
     assert {"MTF50 H (cyc/mm)", "MTF50 V (cyc/mm)", "paper H"} <= set(table.columns)
     assert (table["MTF50 H (cyc/mm)"] > 50).all()
+    assert any("Neural ISP: the per-design net" in c.value for c in app.caption)
+
+
+def _neural_grating_mtf50(app: AppTest) -> float:
+    table = app.dataframe[0].value
+    row = table[(table["pipeline"] == "Neural ISP") & (table["instrument"].str.contains("grating"))]
+    return float(row["MTF50 H (cyc/mm)"].iloc[0])
+
+
+def test_mtf_measures_with_the_net_chosen_in_the_images_view():
+    """The MTF view measures the Neural ISP the user chose ('Neural ISP net'), says which, and keeps
+    each net's results apart."""
+    app = start(tab="MTF")
+    app.radio(key="mtf_setting").set_value("quick").run()
+    app.button(key="measure_mtf").click().run()
+    per_design = _neural_grating_mtf50(app)
+    app.session_state["neural"] = "universal"
+    app.run()
+    assert_clean(app)
+    assert any("Neural ISP: the universal net" in c.value for c in app.caption)
+    assert any("Press **Measure MTF**" in i.value for i in app.info)  # the per-design net's result is not shown
+    app.button(key="measure_mtf").click().run()
+    assert_clean(app)
+    assert _neural_grating_mtf50(app) != per_design
+
+
+def test_a_sweep_with_a_net_missing_at_some_pitch_says_so():
+    app = start(tab="Sweep")
+    app.session_state["neural"] = "burst"  # multi-frame nets exist at the 0.35 um preset only
+    app.run()
+    app.button(key="run_sweep").click().run()
+    assert_clean(app)
+    assert any("The sweep needs the chosen net (burst)" in w.value for w in app.warning)
 
 
 # --- pure helpers ----------------------------------------------------------------------------

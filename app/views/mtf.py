@@ -2,7 +2,8 @@
 e-SFR, dead-leaves texture), measured on demand with a progress bar.
 
 Results are kept in this browser session only (``st.session_state``), keyed by the design, the
-pipelines and the instrument settings, so returning to a design shows its curves again. The paper's
+pipelines, the Neural ISP net chosen in the Images view and the instrument settings, so returning
+to a design shows its curves again. The paper's
 Table 2 numbers are shown only for a design under the paper's conditions (``study.paper_mismatch``).
 """
 
@@ -14,6 +15,7 @@ import streamlit as st
 
 from app import cache, plots
 from app.compute import Run
+from app.views.images import neural_selection
 from engine import instruments, study
 from engine.design import DesignPoint
 
@@ -39,8 +41,14 @@ def _remember(name: str, key, value) -> None:
         store.pop(next(iter(store)))
 
 
-def result_key(design: DesignPoint, pipelines: tuple[str, ...], setting: str) -> tuple:
-    return (cache.design_key(design), pipelines, setting)
+def neural_choice(run: Run) -> str:
+    """The Neural ISP net chosen in the Images view ('Neural ISP net'): the MTF and sweep measure with it."""
+    return cache.neural_options(run.neural_version)["neural"]
+
+
+def result_key(run: Run, setting: str) -> tuple:
+    """What a stored measurement of ``run``'s design depends on, besides instrument settings."""
+    return (cache.design_key(run.design), run.measurable_pipelines(), neural_choice(run), setting)
 
 
 def stored(run: Run, store_name: str, extra: tuple = ()):
@@ -48,7 +56,7 @@ def stored(run: Run, store_name: str, extra: tuple = ()):
     ``extra``: further settings the result was keyed by."""
     store = _store(store_name)
     for setting in ("table2", "quick"):
-        found = store.get(result_key(run.design, run.measurable_pipelines(), setting) + extra)
+        found = store.get(result_key(run, setting) + extra)
         if found:
             return found
     return None
@@ -109,7 +117,10 @@ def render(run: Run) -> None:
     message = run.neural_message()
     if message:
         st.info(f"Neural ISP not trained for this design, so it is not measured. {message}")
-    key = result_key(design, pipelines, setting) + _edge_settings()
+    else:
+        st.caption(f"Neural ISP: the {neural_selection(design)['label']} (the Images view's 'Neural ISP net'), "
+                   "in float32.")
+    key = result_key(run, setting) + _edge_settings()
     if st.button("Measure MTF", key="measure_mtf", type="primary"):
         bar = st.progress(0.0, text="measuring ...")
         start = time.perf_counter()
@@ -118,7 +129,7 @@ def render(run: Run) -> None:
             bar.progress(done / total, text=f"capture {done} of {total} ({time.perf_counter() - start:.1f} s)")
 
         found = instruments.measure_instruments(design, pipelines, size_px=size_px, count=count, edge_angle_deg=angle,
-                                                edge_contrast=contrast, progress=progress)
+                                                edge_contrast=contrast, neural=neural_choice(run), progress=progress)
         bar.progress(1.0, text=f"done in {time.perf_counter() - start:.1f} s")
         _remember("mtf_results", key, found)
     found = _store("mtf_results").get(key)

@@ -13,8 +13,9 @@ from app.compute import Run
 from engine.devices import load_devices
 from app.views import devices as devices_view
 from app.views import sweep_store
-from app.views.mtf import SETTINGS, _remember, _store, result_key, stored
+from app.views.mtf import SETTINGS, _remember, _store, neural_choice, result_key, stored
 from engine import study
+from engine.isp import PipelineUnavailable
 from engine.design import DesignPoint, presets
 
 
@@ -43,7 +44,12 @@ def render(run: Run) -> None:
                f"{'' if on_line else ', plus the current design'}: "
                f"{len(designs) + (0 if on_line else 1)} MTF measurements, about "
                f"{(len(designs) + 1) * (3 if setting == 'quick' else 8)} s on 2 cores.")
-    key = result_key(design, pipelines, setting)
+    neural = neural_choice(run)
+    if "neural" in pipelines:
+        st.caption(f"Neural ISP net: {neural} (the Images view's 'Neural ISP net'). With auto each Table 1 point "
+                   "uses that design's own net where one is installed and the universal net elsewhere, so the "
+                   "points may come from different nets; choose universal to sweep one net.")
+    key = result_key(run, setting)
     if st.button("Run sweep", key="run_sweep", type="primary"):
         bar = st.progress(0.0, text="sweeping ...")
         start = time.perf_counter()
@@ -54,11 +60,17 @@ def render(run: Run) -> None:
             bar.progress(min((offset + done) / total, 1.0),
                          text=f"capture {offset + done} of {total} ({time.perf_counter() - start:.0f} s)")
 
-        rows, _ = study.table2(designs, pipelines, size_px=size_px, count=count, progress=progress)
+        try:
+            rows, _ = study.table2(designs, pipelines, size_px=size_px, count=count, neural=neural, progress=progress)
+        except PipelineUnavailable as err:
+            bar.empty()
+            st.warning(f"{str(err).rstrip('.')}. The sweep needs the chosen net ({neural}) at every Table 1 pitch: choose auto or "
+                       "universal under 'Neural ISP net' in the Images view.")
+            return
         current = next((r for r, d in zip(rows, designs.values()) if d == design), None)
         if current is None:
             offset = per_design * len(designs)
-            results = study.measure_mtf(design, pipelines, size_px=size_px, count=count,
+            results = study.measure_mtf(design, pipelines, size_px=size_px, count=count, neural=neural,
                                         progress=lambda d, t: progress(d, t, offset))
             current = {"pitch_um": design.pitch_um, "f_number": design.f_number}
             for pipeline, result in results.items():
