@@ -65,6 +65,16 @@ def test_mtf_cli_json_keeps_its_keys_and_adds_the_three_instruments(capsys):
     assert "--edge-contrast must be in [1.5, 100]" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("neural, kind", [("auto", "design"), ("universal", "universal")])
+def test_mtf_cli_names_the_neural_net_it_measured(capsys, neural, kind):
+    assert main(["mtf", "--preset", "0.75", "--pipeline", "neural", "--neural", neural, "--size", "64", "--count", "4",
+                 "--json"]) == 0
+    net = json.loads(capsys.readouterr().out)["neural_net"]
+    assert net["kind"] == kind and net["file"].endswith(".pt") and len(net["sha256"]) == 64
+    assert main(["mtf", "--preset", "0.75", "--pipeline", "demosaic", "--size", "64", "--count", "4"]) == 0
+    assert "Neural ISP:" not in capsys.readouterr().out
+
+
 def test_study_instruments_table_sets_the_three_mtf50s_side_by_side():
     designs = {"0.75": preset("0.75")}
     gratings = {"0.75": instruments.measure_mtf(designs["0.75"], ("demosaic",), size_px=64, count=8)}
