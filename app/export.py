@@ -108,6 +108,20 @@ def csv_bytes(rows: list[dict]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def image_metrics_rows(outputs: dict, metrics_of, neural_net: str | None) -> list[dict]:
+    """The image-metrics table: one row per pipeline panel (``outputs``: pipeline -> stage with
+    ``value`` and ``message``), its metrics (``metrics_of(pipeline)``) or why it is unavailable; the
+    Neural ISP's row names the net that made it (``neural_net``, a registry label)."""
+    rows = []
+    for pipeline, stage in outputs.items():
+        if stage.value is None:
+            rows.append({"pipeline": pipeline, "unavailable": stage.message})
+            continue
+        rows.append({"pipeline": pipeline, **metrics_of(pipeline)}
+                    | ({"neural_net": neural_net} if pipeline == "neural" else {}))
+    return rows
+
+
 def image_files(images: dict[str, np.ndarray | None]) -> dict[str, bytes]:
     """{"name.png": bytes} for every image that exists."""
     return {f"{name}.png": png_bytes(image) for name, image in images.items() if image is not None}

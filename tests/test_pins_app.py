@@ -177,3 +177,18 @@ def test_snr_change_does_not_recompute_the_ground_truth(monkeypatch):
     assert second.capture().raw.std() != first.capture().raw.std()  # the SNR change did reach the RAW
     assert second.log["ground truth"][1] == first.log["ground truth"][1]
     assert calls == []
+
+
+def test_image_metrics_csv_names_the_neural_net_and_says_why_a_panel_is_missing():
+    from types import SimpleNamespace
+
+    outputs = {"demosaic": SimpleNamespace(value=np.zeros((2, 2, 3)), message=None),
+               "deconv": SimpleNamespace(value=None, message="no PSF"),
+               "neural": SimpleNamespace(value=np.zeros((2, 2, 3)), message=None)}
+    rows = export.image_metrics_rows(outputs, lambda p: {"psnr_db": {"demosaic": 30.0, "neural": 33.0}[p]},
+                                     "universal net (trained on random designs)")
+    assert rows == [{"pipeline": "demosaic", "psnr_db": 30.0},
+                    {"pipeline": "deconv", "unavailable": "no PSF"},
+                    {"pipeline": "neural", "psnr_db": 33.0, "neural_net": "universal net (trained on random designs)"}]
+    read = list(csv.DictReader(io.StringIO(export.csv_bytes(rows).decode("utf-8"))))
+    assert read[2]["neural_net"].startswith("universal net") and read[0]["neural_net"] == ""

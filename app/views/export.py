@@ -47,12 +47,8 @@ def collect(run: Run) -> tuple[dict, dict, dict]:
     figures["images_side_by_side"] = plots.images_figure(
         {"ground_truth": images["ground_truth"], **{p: s.value for p, s in outputs.items()}},
         images_view.panel_messages(outputs), 1, 0.5, 0.5, design.pitch_um)
-    metrics_rows = []
-    for p, s in outputs.items():
-        if s.value is not None:
-            metrics_rows.append({"pipeline": p, **run.metrics(p)})
-        else:
-            metrics_rows.append({"pipeline": p, "unavailable": s.message})
+    selection = images_view.neural_selection(design)
+    metrics_rows = export.image_metrics_rows(outputs, run.metrics, selection and selection["label"])
     tables = {"lens_mtf": lens_rows, "image_metrics": metrics_rows,
               "devices": [dataclasses.asdict(d) for d in devices]}
     results = mtf_view.stored_results(run)
