@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "(default 200)", default=200)
     p.add_argument("--design-json", help="the design as DesignPoint JSON (overrides the design options)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda")
+    p.add_number("--workers", int, Allowed(0, 64), "--universal: processes that build the pool (in as many parts) "
+                 "and draw the batches, for a GPU that outruns one (default 0: all in this process, "
+                 "bit-reproducible across resumes)", default=0)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=cli_train.cmd_train)
     return parser

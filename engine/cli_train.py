@@ -28,6 +28,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         args.steps = finetune.DEFAULT_STEPS if finetuning else DEFAULT_STEPS
     if args.lr is None:
         args.lr = finetune.DEFAULT_LR if finetuning else DEFAULT_LR
+    if args.workers and not args.universal:
+        raise UsageError("--workers applies to the universal net (--universal) only")
     if args.photo_magnification is not None and (args.universal or finetuning):
         raise UsageError("--photo-magnification applies to a per-design net trained on its own cache, not to the "
                          "universal net or --init universal")
@@ -39,8 +41,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.out is None:
         raise UsageError("train: --out is required (a .pt weights file)")
     fileio.check_output_file(args.out, "--out", (".pt",))
-    if args.device not in ("auto", "cpu", "cuda"):
-        raise UsageError(f"--device must be auto, cpu or cuda, got {args.device!r}")
+    _check_device(args.device)
     if args.init is not None:
         _check_checkpoint(args.init)
     if args.train_snr_min_db > args.train_snr_max_db:
@@ -64,6 +65,15 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(f"trained {summary['steps']} steps in {summary['seconds']:.0f} s on {summary['threads']} threads -> "
               f"{args.out} (validation PSNR {val.get('psnr_linear_neural')} dB vs bilinear "
               f"{val.get('psnr_linear_bilinear')} dB, LPIPS {val.get('lpips_neural')})")
+
+
+def _check_device(name: str) -> None:
+    from engine.isp.neural.train import resolve_device
+
+    try:
+        resolve_device(name)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def _cache_spec(photo_magnification):
@@ -105,21 +115,34 @@ def _cmd_train_universal(args: argparse.Namespace) -> None:
     from engine.isp.neural.train import TrainConfig
 
     out = fileio.check_output_file(args.out or str(registry.PRETRAINED_DIR / "neural_universal.pt"), "--out", (".pt",))
-    pool = universal_data.pool_path(args.pool_designs, 160, args.seed)
+    _check_device(args.device)
+    if args.workers > args.pool_designs:
+        raise UsageError(f"--workers ({args.workers}) must not exceed --pool-designs ({args.pool_designs}): "
+                         "each worker builds a part of the pool")
+    init = None if args.init is None else fileio.check_input_file(args.init, "--init", RAW_MAX_MB)
+    parts = max(args.workers, 1)
+    pool = universal_data.pool_path(args.pool_designs, 160, args.seed, parts=parts)
     if not pool.exists():
-        progress, bar = _step_bar(args.pool_designs * len(universal_data.KINDS), "training pool")
+        total = args.pool_designs * len(universal_data.KINDS) if parts == 1 else parts
+        progress, bar = _step_bar(total, "training pool" if parts == 1 else f"training pool ({parts} parts)")
         try:
-            universal_data.build_pool(pool, designs=args.pool_designs, seed=args.seed,
-                                      progress=lambda d, t: progress(d, t, None))
+            if parts == 1:
+                universal_data.build_pool(pool, designs=args.pool_designs, seed=args.seed,
+                                          progress=lambda d, t: progress(d, t, None))
+            else:
+                universal_data.build_pool_parallel(pool, designs=args.pool_designs, workers=parts, seed=args.seed,
+                                                   progress=lambda d, t: progress(d, t, None))
         finally:
             bar.close()
-    init = None if args.init is None else fileio.check_input_file(args.init, "--init", RAW_MAX_MB)
     cfg = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, lr_final=args.lr / 10,
                       warmup=100, seed=args.seed, snr_range_db=universal_data.SNR_RANGE_DB)
-    progress, bar = _step_bar(args.steps, "train universal")
+    progress, bar = _step_bar(args.steps, f"train universal ({args.device})")
     try:
         summary = universal_train.train_universal(pool, out.with_suffix(".ckpt"), cfg, init=init, resume=True,
-                                                  progress=progress, log=bar.write)
+                                                  progress=progress, log=bar.write, device=args.device,
+                                                  workers=args.workers)
+    except ValueError as err:  # a checkpoint drawn with workers, resumed without them
+        raise UsageError(f"train --universal: {err}") from None
     finally:
         bar.close()
     entry = universal_train.export_trained(out.with_suffix(".ckpt"), out)

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from engine.cli import main
 
@@ -55,6 +56,15 @@ def test_mono_no_ocl_no_zernike_gives_identical_channels_and_phases(tmp_path):
          "--photo-magnification needs 0.1 <= LO <= HI <= 10 (pixel pitches), got 1 0.5"),
         (["train", "--universal", "--photo-magnification", "0.5", "1"],
          "--photo-magnification applies to a per-design net"),
+        (["train", "--preset", "0.35", "--workers", "2", "--out", "never.pt"],
+         "--workers applies to the universal net (--universal) only"),
+        (["train", "--universal", "--workers", "5", "--pool-designs", "3", "--out", "never.pt"],
+         "--workers (5) must not exceed --pool-designs (3)"),
+        (["train", "--universal", "--device", "tpu", "--out", "never.pt"],
+         "--device must be auto, cpu, cuda, got 'tpu'"),
+        pytest.param(["train", "--universal", "--device", "cuda", "--out", "never.pt"],
+                     "--device cuda: this machine has no CUDA device",
+                     marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
     ],
 )
 def test_bad_options_exit_2_with_one_line(argv, message, capsys):

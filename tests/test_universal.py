@@ -224,3 +224,37 @@ def test_pools_merge_with_each_design_keeping_its_captures(tmp_path):
     assert universal_data.load_pool(first)["meta"]["pools"] == ["a.npz"]
     with pytest.raises(ValueError, match="one capture size"):
         universal_data.load_pool([first, write(tmp_path / "c.npz", 1, "quad", size=8)])
+
+
+def test_universal_training_with_sampler_workers_stops_resumes_and_refuses_a_one_process_resume(tmp_path, monkeypatch):
+    """Batches drawn by worker processes (the GPU recipe): a stop checkpoints the count drawn, a run
+    with workers resumes from it, and a run without workers refuses that checkpoint, saying why."""
+    from engine.isp.neural import universal_train
+    from engine.isp.neural.train import TrainConfig
+
+    monkeypatch.setattr(universal_train, "UNIVERSAL_CONFIG", TINY_UNIVERSAL)
+    pool = universal_data.build_pool(tmp_path / "p.npz", designs=[OFF_PRESET], size_px=64, seed=0)
+    cfg = TrainConfig(steps=4, batch=2, crop=48, warmup=1, seed=3, ckpt_every=2)
+    stops = iter([False, True, False, False])
+    first = universal_train.train_universal(pool, tmp_path / "u.ckpt", cfg, should_stop=lambda: next(stops),
+                                            workers=2, log=lambda *_: None)
+    assert first["steps"] == 2 and not first["completed"]
+    second = universal_train.train_universal(pool, tmp_path / "u.ckpt", cfg, workers=2, log=lambda *_: None)
+    assert second["completed"] and second["workers"] == 2 and second["device"] == "cpu"
+    assert json.loads(torch.load(tmp_path / "u.ckpt", weights_only=True)["sampler"]) == {"workers": 2, "drawn": 4}
+    longer = TrainConfig(**{**cfg.__dict__, "steps": 6})
+    with pytest.raises(ValueError, match="trained with 2 sampler workers"):
+        universal_train.train_universal(pool, tmp_path / "u.ckpt", longer, log=lambda *_: None)
+
+
+def test_a_pool_built_in_parallel_parts_holds_every_design_once(tmp_path):
+    path = universal_data.pool_path(3, 48, 5, tmp_path, parts=2)
+    assert path.name.endswith("_parts2.npz") and path != universal_data.pool_path(3, 48, 5, tmp_path)
+    universal_data.build_pool_parallel(path, designs=3, workers=2, size_px=48, seed=5)
+    pool = universal_data.load_pool(path)
+    assert pool["raw"].shape == (3 * len(universal_data.KINDS), 48, 48) and len(pool["kernels"]) == 3
+    assert sorted(set(pool["design_index"].tolist())) == [0, 1, 2]
+    assert [p["designs"] for p in pool["meta"]["parts"]] == [2, 1]
+    assert sorted(x.name for x in tmp_path.iterdir()) == [path.name]  # the parts are gone
+    with pytest.raises(ValueError, match="workers must be in"):
+        universal_data.build_pool_parallel(tmp_path / "x.npz", designs=2, workers=3)

@@ -111,6 +111,39 @@ def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size
     return path
 
 
+def build_pool_parallel(path: str | Path, *, designs: int, workers: int, size_px: int = 160, seed: int = 0,
+                        progress=None) -> Path:
+    """A pool of ``designs`` random designs built as ``workers`` parts in as many processes (part i:
+    build_pool with a seed drawn from (``seed``, i)), written as one file at ``path`` whose meta lists
+    the parts. Not the same designs as build_pool(designs, seed): a pool of its own (pool_path's
+    ``parts``). progress: optional callable(parts done, parts)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not 1 <= workers <= designs:
+        raise ValueError(f"workers must be in [1, {designs}] (one part per worker, at least a design each), got {workers}")
+    path = Path(path)
+    seeds = [int(s) for s in np.random.SeedSequence([seed, designs]).generate_state(workers)]
+    counts = [designs // workers + (i < designs % workers) for i in range(workers)]
+    parts = [path.with_name(f"{path.stem}.part{i}.npz") for i in range(workers)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        jobs = [pool.submit(build_pool, part, designs=n, size_px=size_px, seed=s) for part, n, s in zip(parts, counts, seeds)]
+        for done, job in enumerate(jobs, 1):
+            job.result()
+            if progress:
+                progress(done, workers)
+    merged = load_pool(parts)
+    meta = merged.pop("meta") | {"seed": seed, "parts": [{"designs": n, "seed": s} for n, s in zip(counts, seeds)]}
+    meta.pop("pools")
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **merged, meta_json=np.array(json.dumps(meta)))
+    tmp.replace(path)
+    for part in parts:
+        part.unlink()
+    return path
+
+
 def load_pool(paths: str | Path | list[str | Path]) -> dict:
     """One pool, or the union of several (same capture size): their captures and designs one after
     another, ``meta["designs"]`` concatenated, ``meta["pools"]`` the file names."""
@@ -130,8 +163,11 @@ def load_pool(paths: str | Path | list[str | Path]) -> dict:
     return merged
 
 
-def pool_path(designs: int, size_px: int, seed: int, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Path:
-    return Path(cache_dir) / f"universal_pool_d{designs}_s{size_px}_seed{seed}_v{POOL_VERSION}.npz"
+def pool_path(designs: int, size_px: int, seed: int, cache_dir: str | Path = DEFAULT_CACHE_DIR, parts: int = 1) -> Path:
+    """Pool file of ``designs`` random designs of ``seed``, built in one process or in ``parts``
+    (build_pool_parallel)."""
+    split = f"_parts{parts}" if parts > 1 else ""
+    return Path(cache_dir) / f"universal_pool_d{designs}_s{size_px}_seed{seed}_v{POOL_VERSION}{split}.npz"
 
 
 class UniversalSampler:

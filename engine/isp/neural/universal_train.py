@@ -9,6 +9,7 @@ conditioning inputs start at zero, so training begins from that net's behaviour.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import torch
 
 from engine.isp.neural import model as M
 from engine.isp.neural import registry, universal, universal_data
-from engine.isp.neural.train import TrainConfig, fit, set_threads, start_or_resume
+from engine.isp.neural.train import TrainConfig, fit, resolve_device, set_threads, start_or_resume, to_device
 
 UNIVERSAL_CONFIG = M.ModelConfig(cond_features=universal.COND_FEATURES)
 
@@ -39,34 +40,80 @@ class _TensorBatches:
         return self.sampler.state()
 
     def load_state(self, state: str) -> None:
+        saved = json.loads(state)
+        if "workers" in saved:
+            raise ValueError(f"the checkpoint was trained with {saved['workers']} sampler workers: resume it with "
+                             "workers (--workers N)")
         self.sampler.load_state(state)
+
+
+class _WorkerStream(torch.utils.data.IterableDataset):
+    """Endless batches of one DataLoader worker: its own sampler over the shared pool, seeded by
+    (seed, batches drawn before this stream started, worker id)."""
+
+    def __init__(self, pool: dict, cfg: TrainConfig, drawn: int):
+        self.pool, self.cfg, self.drawn = pool, cfg, drawn
+
+    def __iter__(self):
+        worker = torch.utils.data.get_worker_info()
+        seed = np.random.SeedSequence([self.cfg.seed, self.drawn, worker.id if worker else 0]).generate_state(1)[0]
+        batches = _TensorBatches(universal_data.UniversalSampler(self.pool, self.cfg.crop, self.cfg.batch, seed=int(seed),
+                                                                 snr_range_db=self.cfg.snr_range_db))
+        while True:
+            yield batches.sample()
+
+
+class _ParallelBatches:
+    """_TensorBatches drawn by ``workers`` processes (a GPU outruns one sampler). The checkpointed
+    state is the count of batches drawn: a resumed run starts new worker streams seeded by it, so it
+    is reproducible for a given worker count, though not the same batches as an unbroken run."""
+
+    def __init__(self, pool: dict, cfg: TrainConfig, workers: int):
+        self.pool, self.cfg, self.workers, self.drawn, self.stream = pool, cfg, workers, 0, None
+
+    def sample(self):
+        if self.stream is None:
+            loader = torch.utils.data.DataLoader(_WorkerStream(self.pool, self.cfg, self.drawn), batch_size=None,
+                                                 num_workers=self.workers, prefetch_factor=4, persistent_workers=True)
+            self.stream = iter(loader)
+        self.drawn += 1
+        return next(self.stream)
+
+    def state(self) -> str:
+        return json.dumps({"workers": self.workers, "drawn": self.drawn})
+
+    def load_state(self, state: str) -> None:
+        self.drawn = json.loads(state).get("drawn", 0)  # 0 for a checkpoint drawn in one process
 
 
 def train_universal(pool_file: str | Path | list[str | Path], ckpt: str | Path, cfg: TrainConfig = TrainConfig(), *,
                     init: str | Path | None = None, resume: bool = True, progress=None, should_stop=None,
-                    log=print) -> dict:
+                    log=print, device: str = "cpu", workers: int = 0) -> dict:
     """Train (or resume) the universal net on ``pool_file`` (or the union of a list of pools);
     checkpoint (unfolded, fp32, with the optimiser and sampler state) at ``ckpt`` every ``cfg.ckpt_every`` steps, and when
-    ``should_stop()`` turns true (then return early: a later call resumes). Returns a summary with
-    ``completed`` (all ``cfg.steps`` done) and the trained ``net``."""
+    ``should_stop()`` turns true (then return early: a later call resumes). device: train.DEVICES;
+    workers: sampler processes (0: batches drawn in this process, bit-reproducible across resumes).
+    Returns a summary with ``completed`` (all ``cfg.steps`` done) and the trained ``net``."""
+    dev = resolve_device(device)
     threads = set_threads()
     ckpt = Path(ckpt)
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     pool = universal_data.load_pool(pool_file)
     torch.manual_seed(cfg.seed)
     net = M.build_model(UNIVERSAL_CONFIG)
-    batches = _TensorBatches(universal_data.UniversalSampler(pool, cfg.crop, cfg.batch, seed=cfg.seed,
-                                                             snr_range_db=cfg.snr_range_db))
+    batches = (_ParallelBatches(pool, cfg, workers) if workers else
+               _TensorBatches(universal_data.UniversalSampler(pool, cfg.crop, cfg.batch, seed=cfg.seed,
+                                                              snr_range_db=cfg.snr_range_db)))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     meta = {"pool": " + ".join(pool["meta"]["pools"]), "pool_designs": len(pool["meta"]["designs"]), "init": None,
             "train_config": cfg.to_dict(), "seconds": 0.0}
     step, history, meta = start_or_resume(ckpt, net, opt, batches, meta, resume=resume, log=log,
                                           warm_start=(lambda n: {"init": registry.warm_start(n, init)}) if init else None)
-    net = net.to(memory_format=torch.channels_last)
-    step, history, seconds, skipped = fit(net, opt, batches, cfg, ckpt, step, history, meta, torch.device("cpu"),
-                                          progress, should_stop)
-    return {"steps": step, "completed": step >= cfg.steps, "net": net, "seconds": round(seconds, 1),
-            "threads": threads, "skipped_steps": skipped,
+    meta |= {"device": str(dev), "workers": workers}  # of the latest sitting (a resume may change them)
+    net = to_device(net, opt, dev)
+    step, history, seconds, skipped = fit(net, opt, batches, cfg, ckpt, step, history, meta, dev, progress, should_stop)
+    return {"steps": step, "completed": step >= cfg.steps, "net": net.cpu(), "seconds": round(seconds, 1),
+            "threads": threads, "device": str(dev), "workers": workers, "skipped_steps": skipped,
             "final_loss": round(float(np.mean(history[-100:])), 5) if history else None, "checkpoint": str(ckpt),
             "meta": meta}
 
@@ -147,7 +194,8 @@ def export_trained(ckpt: str | Path, out: str | Path, continued_from: dict | Non
                  f"fresh Gaussian shot noise per step at {universal_data.SNR_RANGE_DB[0]:g}-"
                  f"{universal_data.SNR_RANGE_DB[1]:g} dB; no test or validation photos"),
         "config": meta["train_config"] | {"snr_range_db": list(universal_data.SNR_RANGE_DB)},
-        "seconds": round(meta["seconds"], 1), "init": meta.get("init"), "steps": state["step"],
+        "seconds": round(meta["seconds"], 1), "device": meta.get("device", "cpu"), "sampler_workers": meta.get("workers", 0),
+        "init": meta.get("init"), "steps": state["step"],
         "final_loss": round(float(np.mean(state["history"][-100:])), 5),
     }
     total = state["step"]
