@@ -261,7 +261,9 @@ def _case_train(rng, fixtures):
     faults = [["--steps", "0"], ["--steps", "1000000000000"], ["--steps", "1e30"], ["--crop", "20"],
               ["--batch", "-1"], ["--lr", "0"], ["--lr", "nan"], ["--device", "tpu"], ["--init", fixtures["fifo"]],
               ["--init", fixtures["garbage.ckpt"]], ["--init", fixtures["folder"]], ["--init", fixtures["missing"]],
-              ["--seed", "-5"], ["--zernike", ""], ["--photo-magnification", "1", "0.5"], ["--photo-magnification", "nan", "1"]]
+              ["--seed", "-5"], ["--zernike", ""], ["--photo-magnification", "1", "0.5"], ["--photo-magnification", "nan", "1"],
+              ["--workers", "2"], ["--workers", "-1"], ["--universal", "--device", "tpu"],
+              ["--universal", "--workers", "9", "--pool-designs", "3"]]
     out = rng.choice([["--out", "w.pt"], ["--out", "w.txt"], ["--out", ""], ["--out", "afile/w.pt"]])
     fault = rng.choice(faults) if out == ["--out", "w.pt"] else []
     return ["train"] + _design_options(rng, p=0.05) + out + fault
