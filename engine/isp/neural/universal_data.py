@@ -101,12 +101,17 @@ def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size
     meta = {"version": POOL_VERSION, "seed": seed, "size_px": size_px, "designs": design_dicts,
             "kinds": list(KINDS), "seconds": round(time.time() - t0, 1), "photo_split": "train",
             "photo_magnification": list(PHOTO_MAGNIFICATION)}
+    return _save_pool(path, {"raw": np.stack(raws), "gt": np.stack(gts), "design_index": np.array(index, np.int32),
+                             "kernels": np.stack(kernels), "layouts": np.array(layouts)}, meta)
+
+
+def _save_pool(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+    """Write a pool's arrays and meta to ``path`` (.npz) atomically (a temporary file, then renamed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as handle:
-        np.savez(handle, raw=np.stack(raws), gt=np.stack(gts), design_index=np.array(index, np.int32),
-                 kernels=np.stack(kernels), layouts=np.array(layouts), meta_json=np.array(json.dumps(meta)))
+        np.savez(handle, **arrays, meta_json=np.array(json.dumps(meta)))
     tmp.replace(path)
     return path
 
@@ -135,10 +140,7 @@ def build_pool_parallel(path: str | Path, *, designs: int, workers: int, size_px
     merged = load_pool(parts)
     meta = merged.pop("meta") | {"seed": seed, "parts": [{"designs": n, "seed": s} for n, s in zip(counts, seeds)]}
     meta.pop("pools")
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **merged, meta_json=np.array(json.dumps(meta)))
-    tmp.replace(path)
+    _save_pool(path, merged, meta)
     for part in parts:
         part.unlink()
     return path
