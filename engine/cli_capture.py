@@ -18,6 +18,7 @@ from engine.cli_options import (
     check_scene_fits,
     design_from_args,
     engine_error,
+    neural_net,
 )
 from engine.design import BURST_RANGE, DesignPoint, OCLOffsets, presets
 from engine.validation import InputError
@@ -233,10 +234,5 @@ def cmd_isp(args: argparse.Namespace) -> None:
         raise UsageError(f"isp --pipeline {args.pipeline}: {err}") from None
     with fileio.atomic_output(out, "--out") as handle:
         Image.fromarray(np.round(image * 255).astype(np.uint8)).save(handle, format=IMAGE_FORMATS[out.suffix.lower()])
-    made_by = ""
-    if args.pipeline == "neural":
-        from engine.isp.neural import registry
-
-        selection = registry.select(capture.design, args.neural)
-        made_by = f" (made by the {selection['label']}" + (f"; {selection['warning']}" if selection["warning"] else "") + ")"
+    made_by = f" (made by the {neural_net(capture.design, args.neural)['summary']})" if args.pipeline == "neural" else ""
     print(f"{args.pipeline} -> {args.out}{made_by}")

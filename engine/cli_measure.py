@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from engine import fileio
-from engine.cli_options import UsageError, check_scene_fits, design_from_args, engine_error
+from engine.cli_options import UsageError, check_scene_fits, design_from_args, engine_error, neural_net
 
 BENCHMARKS = ("psf", "raw", "neural", "app")
 
@@ -52,7 +52,7 @@ def cmd_mtf(args: argparse.Namespace) -> None:
     out = {**by_instrument["grating"].to_dict(), "pipeline": args.pipeline, "design": design.to_dict(),
            "instruments": {name: result.to_dict() for name, result in by_instrument.items()}}
     if args.pipeline == "neural":
-        out["neural_net"] = _neural_net(design, args.neural)
+        out["neural_net"] = neural_net(design, args.neural)
     if args.json:
         print(json.dumps(out, indent=2))
         return
@@ -61,18 +61,7 @@ def cmd_mtf(args: argparse.Namespace) -> None:
         print(f"{label}: MTF50 H {measured['mtf50_h_cyc_per_mm']}, V {measured['mtf50_v_cyc_per_mm']} cycles/mm "
               f"({args.pipeline})")
     if "neural_net" in out:
-        net = out["neural_net"]
-        print(f"Neural ISP: the {net['label']}" + (f" ({net['warning']})" if net["warning"] else ""))
-
-
-def _neural_net(design, choice: str) -> dict:
-    """Which Neural ISP measured ``design`` under ``choice``: kind, label (net and training range),
-    warning (outside that range, or None), weights file and its sha256."""
-    from engine.isp.neural import registry
-
-    selection = registry.select(design, choice)
-    return {"kind": selection["kind"], "label": selection["label"], "warning": selection["warning"],
-            "file": selection["entry"]["file"], "sha256": selection["entry"]["sha256"]}
+        print(f"Neural ISP: the {out['neural_net']['summary']}")
 
 
 def cmd_study(args: argparse.Namespace) -> None:

@@ -87,6 +87,18 @@ def add_neural_option(parser: argparse.ArgumentParser) -> None:
                              "the universal net), design, universal (default auto)")
 
 
+def neural_net(design: DesignPoint, choice: str) -> dict:
+    """Which Neural ISP serves ``design`` under ``choice`` (registry.select), as the CLI reports it:
+    kind, label (the net and its training range), warning (outside that range, or None), weights file
+    and its sha256; ``summary`` the label and warning in one phrase."""
+    from engine.isp.neural import registry
+
+    selection = registry.select(design, choice)
+    return {"kind": selection["kind"], "label": selection["label"], "warning": selection["warning"],
+            "file": selection["entry"]["file"], "sha256": selection["entry"]["sha256"],
+            "summary": selection["label"] + (f"; {selection['warning']}" if selection["warning"] else "")}
+
+
 def add_design_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("design (a Table 1 preset, then overrides)")
     g.add_argument("--preset", help=f"Table 1 design by pitch: {', '.join(presets())} (default {DEFAULT_PRESET})")
