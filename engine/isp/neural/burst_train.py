@@ -20,7 +20,7 @@ import torch
 from engine.design import DesignPoint
 from engine.isp.neural import burst_data, data, model as M
 from engine.isp.neural.train import (TrainConfig, _load_folded_init, fit, set_threads, start_or_resume,
-                                     validation_metrics)
+                                     to_device, validation_metrics)
 
 BURST_FRAMES = 10
 BURST_CACHE_SPEC = data.CacheSpec(photo_views=3, dead_leaves=16, text=6, gratings=16, edges=4, stars=4, val_views=1,
@@ -75,8 +75,9 @@ def train_burst(design: DesignPoint, out: str | Path, cfg: TrainConfig = BURST_T
                                                                                         weights_only=True))})
     step, history, meta = start_or_resume(ckpt, net, opt, sampler, meta, resume=resume, log=log,
                                           warm_start=warm_start if init else None)
-    net = net.to(memory_format=torch.channels_last)
-    step, history, seconds, skipped = fit(net, opt, sampler, cfg, ckpt, step, history, meta, torch.device("cpu"), progress)
+    cpu = torch.device("cpu")
+    net = to_device(net, opt, cpu)
+    step, history, seconds, skipped = fit(net, opt, sampler, cfg, ckpt, step, history, meta, cpu, progress)
     summary = {"steps": step, "seconds": round(seconds, 1), "threads": threads, "checkpoint": str(ckpt),
                "skipped_steps": skipped, "final_loss": round(float(np.mean(history[-50:])), 5) if history else None}
     if export:

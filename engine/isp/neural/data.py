@@ -142,18 +142,21 @@ def build_cache(design: DesignPoint, path: str | Path, spec: CacheSpec = CacheSp
     t0 = time.time()
 
     def take(items, item_rng, noise):
-        """Lists of raw, sigma, ground truth (float16) and shifts of ``items`` captured in turn."""
+        """Lists of raw, sigma (noisy captures only), ground truth (float16) and shifts of ``items``
+        captured in turn."""
         nonlocal done
-        columns = [], [], [], []
+        raw, sigma, gt, shifts = [], [], [], []
         for name, params in items:
             cap = capture(name, params, item_rng, noise=noise)
-            for column, value in zip(columns, (cap.raw, cap.noise_sigma, cap.ground_truth)):
-                column.append(value.astype(np.float16))
-            columns[3].append(cap.shifts_px)
+            raw.append(cap.raw.astype(np.float16))
+            if noise != "none":
+                sigma.append(cap.noise_sigma.astype(np.float16))
+            gt.append(cap.ground_truth.astype(np.float16))
+            shifts.append(cap.shifts_px)
             done += 1
             if progress:
                 progress(done, total)
-        return columns
+        return raw, sigma, gt, shifts
 
     raws, _, gts, shifts = take(train_items, rng, "none")
     vraw, vsig, vgt, vshifts = take(val_items, np.random.default_rng(10_000 + spec.seed), "gaussian")
