@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime import Runtime
+from streamlit.testing.v1 import AppTest, app_test
 
 from app import cache, compare, state
 from engine.design import DesignPoint, OVERSAMPLE_RANGE, PITCH_RANGE_UM, SNR_RANGE_DB, preset, presets
@@ -157,7 +158,25 @@ def test_share_link_holds_the_layout_and_equals_the_address_bar():
     assert qp(app, "app_layout") == "2x2"
 
 
-def test_concurrent_sessions_on_different_designs_do_not_bleed():
+class _HoldRuntime(type):
+    """Metaclass of a Runtime stand-in for AppTest: passes each run's mock runtime on to the real
+    ``Runtime`` slot but ignores the reset to None at a run's end."""
+
+    def __setattr__(cls, name, value):
+        if not (name == "_instance" and value is None):
+            setattr(Runtime, name, value)
+
+
+@pytest.fixture
+def shared_runtime(monkeypatch):
+    """AppTest puts a mock Runtime in one process-wide slot for each run and empties it when the run
+    ends, so two runs in threads would pull it from under each other (a test-harness race, not the
+    app's; the server has one Runtime for all sessions). Keep the slot filled for the whole test."""
+    monkeypatch.setattr(Runtime, "_instance", None)
+    monkeypatch.setattr(app_test, "Runtime", _HoldRuntime("HeldRuntime", (Runtime,), {}))
+
+
+def test_concurrent_sessions_on_different_designs_do_not_bleed(shared_runtime):
     """Two sessions rerun at the same time (threads, as the server runs them) on different designs;
     each ends with its own settings and exactly the numbers a fresh session on its URL computes."""
     one = start({"snr": "12"})
