@@ -178,8 +178,9 @@ def measure_edge(
                               angle_deg=angle_deg + turn, contrast_ratio=contrast) for turn in (0.0, 90.0)]
     for pipeline in pipelines:
         h_crop, v_crop = (_luminance(run_pipeline(pipeline, c, chain, neural=neural), chain) for c in captures)
-        freq, sfr_h = metrics.slanted_edge_sfr(h_crop, design.pitch_um)
-        freq_v, sfr_v = metrics.slanted_edge_sfr(v_crop.T, design.pitch_um)
+        freq, sfr_h = metrics.slanted_edge_sfr(h_crop, design.pitch_um, scenes.slanted_edge_drift(angle_deg))
+        freq_v, sfr_v = metrics.slanted_edge_sfr(v_crop.T, design.pitch_um,
+                                                 1.0 / scenes.slanted_edge_drift(angle_deg + 90.0))
         curves[pipeline] = MTFResult(freq, sfr_h, np.interp(freq, freq_v, sfr_v))
     return curves
 

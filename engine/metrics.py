@@ -9,6 +9,8 @@ given to the instruments are *linear* luminance (callers undo the colour chain f
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -55,42 +57,42 @@ def mtf50(freq_cyc_per_mm: np.ndarray, mtf: np.ndarray) -> float:
 
 
 def slanted_edge_sfr(
-    edge: np.ndarray, pitch_um: float, oversampling: int = 4
+    edge: np.ndarray, pitch_um: float, drift_px_per_row: float, oversampling: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
-    """ISO 12233-style SFR of a near-vertical slanted edge in a linear image.
+    """ISO 12233-style SFR of a near-vertical slanted edge of known slant in a linear image.
 
-    Steps (after sfrmat): per-row edge centroid of the row derivative near its peak, straight-line fit, projection
-    of every pixel onto its distance from the edge, binning at 1/``oversampling`` pixel into an
-    edge spread function, derivative, Hamming window, FFT. Returns (frequency cycles/mm up to the
-    pixel Nyquist, SFR normalised to 1 at zero frequency).
+    drift_px_per_row: the columns the edge moves right per row down (the chart's own slant,
+    :func:`engine.scenes.slanted_edge_drift`). After sfrmat, with the chart's slant in place of a
+    line fitted to the image (a simulator knows its chart; a fitted line is tilted by noise, at 10 dB
+    SNR by up to 9 px over a 112-px crop, docs/design.md): every pixel's distance across the edge,
+    binned at 1/``oversampling`` pixel into an edge spread function, derivative, Hamming window
+    around the line spread's peak, FFT, frequencies across the edge (ISO 12233:2017). Returns
+    (frequency cycles/mm up to the pixel Nyquist, SFR normalised to 1 at zero frequency).
     """
     rows, cols = edge.shape
-    deriv = np.abs(np.diff(edge.astype(np.float64), axis=1))
-    # Centroid of each row's derivative within +-window px of its peak, so noise far from the edge
-    # does not pull the estimate toward the row centre.
-    window = 8
-    columns = np.arange(cols - 1) + 0.5
-    near = np.abs(columns[None, :] - columns[np.argmax(deriv, axis=1)][:, None]) <= window
-    weight = deriv * near
-    centre = (weight * columns).sum(axis=1) / np.maximum(weight.sum(axis=1), 1e-12)
-    slope, intercept = np.polyfit(np.arange(rows), centre, 1)
-    if abs(slope) < 1e-3:
-        raise ValueError("edge is not slanted: its angle must be a few degrees off vertical (e.g. 5 deg)")
+    if abs(drift_px_per_row) * rows < 1.0:
+        raise ValueError(f"edge is not slanted: it must drift at least 1 px over the {rows} rows (a few degrees "
+                         f"off vertical, e.g. 5 deg), got {abs(drift_px_per_row) * rows:.2f} px")
     yy, xx = np.mgrid[0:rows, 0:cols]
-    distance = (xx - (slope * yy + intercept)) * oversampling
-    bins = np.round(distance).astype(int)
+    bins = np.round((xx - drift_px_per_row * yy) * oversampling).astype(int)
     bins -= bins.min()
     counts = np.bincount(bins.ravel())
     esf = np.bincount(bins.ravel(), edge.ravel().astype(np.float64)) / np.maximum(counts, 1)
+    # Only the distances every row reaches: the corners of the crop give the ends of the ESF a few
+    # pixels each, whose noise would otherwise pass for the edge.
+    full = np.nonzero(counts >= 0.5 * np.median(counts[counts > 0]))[0]
+    esf, counts = esf[full[0] : full[-1] + 1], counts[full[0] : full[-1] + 1]
     valid = counts > 0
     esf = np.interp(np.arange(esf.size), np.nonzero(valid)[0], esf[valid])
     lsf = np.gradient(esf)
-    peak = int(np.argmax(np.abs(lsf)))
+    # The peak of the line spread averaged over one pixel, so a noise spike in one bin is not taken for it.
+    peak = int(np.argmax(np.abs(np.convolve(lsf, np.ones(oversampling) / oversampling, mode="same"))))
     half = min(peak, lsf.size - 1 - peak)
     lsf = lsf[peak - half : peak + half + 1] * np.hamming(2 * half + 1)
     sfr = np.abs(np.fft.rfft(lsf))
     sfr /= sfr[0]
-    freq_cyc_per_px = np.fft.rfftfreq(lsf.size, 1.0 / oversampling)
+    # Bins are 1/oversampling px along a row, cos(slant) of that across the edge (sfrmat3's delfac).
+    freq_cyc_per_px = np.fft.rfftfreq(lsf.size, math.cos(math.atan(drift_px_per_row)) / oversampling)
     keep = freq_cyc_per_px <= 0.5
     return freq_cyc_per_px[keep] * 1e3 / pitch_um, sfr[keep]
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.scenes.charts import ISO_EDGE_ANGLE_DEG, ISO_EDGE_CONTRAST, colour_checker, grating, siemens_star, slanted_edge
+from engine.scenes.charts import ISO_EDGE_ANGLE_DEG, ISO_EDGE_CONTRAST, colour_checker, grating, siemens_star, slanted_edge, slanted_edge_drift
 from engine.scenes.grid import DX_UM_RANGE, ILLUMINANT, SHAPE_RANGE, SceneError
 from engine.scenes.leaves import MAX_DEAD_LEAVES_DISKS, dead_leaves
 from engine.scenes.photos import (
@@ -63,7 +63,7 @@ __all__ = [
     "PhotoSetMissing", "SceneError", "cjk_font_path", "colour_checker", "covering_pixel_um", "covering_source_pixel_um",
     "dead_leaves",
     "grating", "load_linear_srgb", "missing_photo_packages", "photo", "photo_extent_um", "photo_set",
-    "render_scene", "siemens_star", "slanted_edge", "text_chart",
+    "render_scene", "siemens_star", "slanted_edge", "slanted_edge_drift", "text_chart",
 ]
 
 CHARTS = {

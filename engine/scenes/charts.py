@@ -76,6 +76,13 @@ def slanted_edge(dx_um: float, shape: tuple[int, int], *, angle_deg: float = ISO
     return neutral(low + (high - low) * bright)
 
 
+def slanted_edge_drift(angle_deg: float) -> float:
+    """Columns the edge of :func:`slanted_edge` (turned ``angle_deg``) moves right per row down, in
+    pixels per pixel: ``-tan(angle)``, e.g. -0.0875 at 5 deg. A near-horizontal edge measured
+    transposed drifts by the reciprocal."""
+    return -math.tan(math.radians(angle_deg))
+
+
 def siemens_star(dx_um: float, shape: tuple[int, int], *, n_cycles: int = 72, radius_um: float = 80.0,
                  mean: float = 0.5, contrast: float = 0.8) -> np.ndarray:
     """Sinusoidal Siemens star (ISO 12233 s-SFR style) centred on the scene origin.
