@@ -250,6 +250,9 @@ def test_photo_errors(tmp_path):
     beyond = r"view must be inside small.png, which covers 70.0 x 35.0 um .*, got 80.0 x 20.0 um"
     with pytest.raises(scenes.SceneError, match=beyond):
         scenes.render_scene(str(path), 0.5, (40, 160))  # default source_pixel_um 0.35: 200 x 100 px = 70 x 35 um
+    with pytest.raises(scenes.SceneError, match=r"source_pixel_um=0.4 or more covers this view"):
+        scenes.render_scene(str(path), 0.5, (40, 160))
+    assert scenes.render_scene(str(path), 0.5, (40, 160), source_pixel_um=0.4).shape[:2] == (40, 160)
     with pytest.raises(scenes.SceneError, match=r"view must be inside .* centred at offset_um=\(30, 0\)"):
         scenes.render_scene(str(path), 0.5, (40, 40), offset_um=(30.0, 0.0))
     with pytest.raises(scenes.SceneError, match="colour mode 'CMYK'"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -149,11 +150,12 @@ def photo(path: str | Path, dx_um: float, shape: tuple[int, int], *,
     view_w, view_h, photo_w, photo_h = w * dx_um, h * dx_um, ws * source_pixel, hs * source_pixel
     tol = 1e-9 * max(photo_w, photo_h)
     if abs(ox) + view_w / 2 > photo_w / 2 + tol or abs(oy) + view_h / 2 > photo_h / 2 + tol:
+        least_um = math.ceil(1e3 * max((2 * abs(ox) + view_w) / ws, (2 * abs(oy) + view_h) / hs)) / 1e3
         raise SceneError(
             "view",
             f"inside {Path(path).name}, which covers {photo_w:.1f} x {photo_h:.1f} um ({ws} x {hs} px at "
-            f"source_pixel_um={source_pixel:g}; use fewer samples, a smaller dx_um, a larger source_pixel_um "
-            "or a smaller offset)",
+            f"source_pixel_um={source_pixel:g}; source_pixel_um={least_um:g} or more covers this view, or use "
+            "a smaller view or offset)",
             (view_w, view_h, ox, oy),
             got=f"{view_w:.1f} x {view_h:.1f} um (W x H: shape {(h, w)} at dx_um={dx_um:g}) centred at "
                 f"offset_um=({ox:g}, {oy:g})",
