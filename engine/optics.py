@@ -74,6 +74,13 @@ def min_oversample(pitch_um: float, f_number: float, wavelengths_nm: np.ndarray 
     return max(1, math.ceil(pitch_um / nyquist_dx_um(f_number, wavelengths_nm)))
 
 
+def nyquist_sampled(design: DesignPoint) -> DesignPoint:
+    """``design`` with its oversampling raised, where needed, to :func:`min_oversample`: the least
+    that samples its PSF at the optical Nyquist."""
+    needed = min_oversample(design.pitch_um, design.f_number)
+    return design if design.oversample >= needed else design.replace(oversample=needed)
+
+
 @dataclass(frozen=True)
 class PSFSet:
     """Channel PSFs of one design on the image-plane grid.

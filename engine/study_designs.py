@@ -1,7 +1,7 @@
 """Designs from a file through every pipeline: ``python -m engine study --designs FILE``.
 
-The file is JSON: ``{"designs": [{"name": ..., <DesignPoint.to_dict() fields>}, ...]}`` (or a bare
-list); ``assets/heldout_designs.json`` holds the 20 random designs the universal Neural ISP is
+The file is JSON: ``{"designs": [{"name": ..., "preset": ..., <DesignPoint.to_dict() fields>}, ...]}``
+(or a bare list; :func:`load_designs` says what an entry may leave out); ``assets/heldout_designs.json`` holds the 20 random designs the universal Neural ISP is
 judged on (never trained on). Per design: Table 3's metrics (PSNR, MS-SSIM, LPIPS against the
 ground truth on the held-out photos, each covering the same square on the sensor) and grating
 MTF50 H/V (the Table 2 instrument) for each pipeline; the summary says at how many designs the
@@ -16,13 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.design import DesignError, DesignPoint
+from engine import optics
+from engine.design import DesignError, DesignPoint, preset
 
 DESIGN_PIPELINES = ("traditional", "deconv", "neural")
 
 
 def load_designs(path: str | Path) -> dict[str, DesignPoint]:
-    """{name: DesignPoint} from a designs file; a clear error names the entry that is wrong."""
+    """{name: DesignPoint} from a designs file; a clear error names the entry that is wrong.
+
+    An entry holds ``DesignPoint.to_dict()`` fields, an optional ``name`` and an optional
+    ``preset`` (a Table 1 design by pitch, e.g. "0.35") whose fields the entry overrides; without a
+    preset, fields not given take DesignPoint's defaults (a perfect lens). Where ``oversample`` is not
+    given it is what the design's PSF needs (at least 2: optics.nyquist_sampled); one given too
+    coarse for the F# is refused here, before any design is measured."""
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -37,10 +44,23 @@ def load_designs(path: str | Path) -> dict[str, DesignPoint]:
         fields = dict(entry)
         name = str(fields.pop("name", f"design_{k:02d}"))
         try:
-            designs[name] = DesignPoint.from_dict(fields)
+            designs[name] = _entry_design(fields)
         except (DesignError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(f"--designs: entry {k} ({name}): {err}") from None
     return designs
+
+
+def _entry_design(fields: dict) -> DesignPoint:
+    """The design of one designs-file entry (its ``name`` removed): :func:`load_designs`."""
+    base = preset(str(fields.pop("preset"))).to_dict() if "preset" in fields else {}
+    design = DesignPoint.from_dict({**base, **fields})
+    if "oversample" not in fields:
+        return optics.nyquist_sampled(design)
+    needed = optics.min_oversample(design.pitch_um, design.f_number)
+    if design.oversample < needed:
+        raise DesignError("oversample", f"at least {needed} at pitch {design.pitch_um:g} um and F/{design.f_number:g} "
+                          "(the PSF sampled at the optical Nyquist), or left out to get it", design.oversample)
+    return design
 
 
 def designs_table(designs: dict[str, DesignPoint], images: list, *, extent_um: float, mtf_size_px: int,
@@ -60,7 +80,8 @@ def designs_table(designs: dict[str, DesignPoint], images: list, *, extent_um: f
                "snr_db": design.snr_db, **{k: v for k, v in summary[0].items() if k not in ("pitch_um", "f_number")}}
         row.update(instruments.mtf50_columns(mtf, "mtf50_{axis}_{pipeline}"))
         if "neural" in pipelines:
-            row["neural_net"] = registry.select(design, neural)["kind"]
+            chosen = registry.select(design, neural)
+            row["neural_net"], row["neural_warning"] = chosen["kind"], chosen["warning"] or ""
         rows.append(row)
         per_image += images_rows
     return rows, per_image
@@ -101,6 +122,7 @@ def format_designs_report(rows: list[dict], pipelines: tuple[str, ...] = DESIGN_
                   f"at {v['neural_beats_deconv_lpips']}/{v['designs']}.",
                   f"Median MTF50 (mean of H and V): neural / traditional {v['median_mtf50_neural_over_traditional']}x, "
                   f"neural / deconv {v['median_mtf50_neural_over_deconv']}x."]
+    lines += [f"{r['design']}: Neural ISP {r['neural_warning']}" for r in rows if r.get("neural_warning")]
     return "\n".join(lines)
 
 

@@ -23,8 +23,7 @@ def device_design(device: Device) -> DesignPoint:
     """The proxy design of a phone: the 0.35 preset's lens, OCL, CFA and SNR at the phone's pitch and
     F#, with the oversampling its PSF needs."""
     base = presets()["0.35"]
-    return base.replace(pitch_um=device.pitch_um, f_number=device.f_number,
-                        oversample=max(base.oversample, optics.min_oversample(device.pitch_um, device.f_number)))
+    return optics.nyquist_sampled(base.replace(pitch_um=device.pitch_um, f_number=device.f_number))
 
 
 def table6(*, size_px: int, count: int, neural: str = "auto", pipelines: tuple[str, ...] = DEVICE_PIPELINES,

@@ -199,9 +199,8 @@ def design_at(grid: SweepGrid, point: dict) -> DesignPoint:
     zernike.update({int(k[1:]): float(v) for k, v in values.items() if k[:1] == "Z"})
     scale = float(values.get(LENS_SCALE, 1.0))
     ocl = dataclasses.replace(design.ocl, **{OCL_FIELDS[k]: values[k] for k in OCL_FIELDS if k in values})
-    design = design.replace(zernike=tuple((j, c * scale) for j, c in zernike.items()), ocl=ocl, **fields)
-    needed = optics.min_oversample(design.pitch_um, design.f_number)
-    return design if design.oversample >= needed else design.replace(oversample=needed)
+    return optics.nyquist_sampled(design.replace(zernike=tuple((j, c * scale) for j, c in zernike.items()), ocl=ocl,
+                                                 **fields))
 
 
 def tasks(grid: SweepGrid) -> list[Task]:
