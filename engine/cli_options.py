@@ -108,7 +108,8 @@ def add_design_options(parser: argparse.ArgumentParser) -> None:
                    help="F# of the reference pupil the wavefront is defined on, in [%g, %g]" % F_NUMBER_REF_RANGE)
     g.add_argument("--zernike", help="'Z4=0.05,Z11=-0.1' (waves at 550 nm, Noll 1-37, each at most once, "
                                      "|c| <= 2) replacing the lens, or 'none' (a perfect lens)")
-    g.add_argument("--oversample", type=int, help="image-plane samples per pixel pitch, in [%d, %d]" % OVERSAMPLE_RANGE)
+    g.add_argument("--oversample", type=int, help="image-plane samples per pixel pitch, in [%d, %d] (default: the "
+                   "preset's, raised to what the PSF needs at this pitch and F#)" % OVERSAMPLE_RANGE)
     g.add_argument("--no-ocl", action="store_true", help="one PSF for all four 2x2 on-chip-lens phases")
     g.add_argument("--ocl-tilt", type=float,
                    help=f"OCL tilt offset per phase, waves at 550 nm, in [-{OCL_MAX_WAVES:g}, {OCL_MAX_WAVES:g}]")
@@ -122,7 +123,10 @@ def add_design_options(parser: argparse.ArgumentParser) -> None:
 
 
 def design_from_args(args: argparse.Namespace) -> DesignPoint:
-    """The design the options describe: the preset (default 0.35) with explicit options applied."""
+    """The design the options describe: the preset (default 0.35) with explicit options applied;
+    without ``--oversample``, the oversampling its PSF needs (as the app and the sweep do)."""
+    from engine import optics
+
     base = preset(args.preset or DEFAULT_PRESET)
     changes = {
         name: getattr(args, name)
@@ -137,7 +141,8 @@ def design_from_args(args: argparse.Namespace) -> DesignPoint:
         tilt_waves=ocl.tilt_waves if args.ocl_tilt is None else args.ocl_tilt,
         coma_waves=ocl.coma_waves if args.ocl_coma is None else args.ocl_coma,
     )
-    return base.replace(**changes)
+    design = base.replace(**changes)
+    return optics.require_nyquist_sampled(design) if args.oversample is not None else optics.nyquist_sampled(design)
 
 
 def engine_error(command: str, err: Exception, terms: dict[str, str]) -> UsageError:

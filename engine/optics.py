@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from engine.design import DesignPoint, OCLOffsets
+from engine.design import DesignError, DesignPoint, OCLOffsets
 from engine.spectra import REFERENCE_WAVELENGTH_NM, WAVELENGTHS_NM, channel_weights
 from engine.zernike import wavefront_waves
 
@@ -79,6 +79,16 @@ def nyquist_sampled(design: DesignPoint) -> DesignPoint:
     that samples its PSF at the optical Nyquist."""
     needed = min_oversample(design.pitch_um, design.f_number)
     return design if design.oversample >= needed else design.replace(oversample=needed)
+
+
+def require_nyquist_sampled(design: DesignPoint) -> DesignPoint:
+    """``design``, refused (DesignError naming ``oversample``) where a user set its oversampling
+    below :func:`min_oversample`: a setting left out gets :func:`nyquist_sampled` instead."""
+    needed = min_oversample(design.pitch_um, design.f_number)
+    if design.oversample < needed:
+        raise DesignError("oversample", f"at least {needed} at pitch {design.pitch_um:g} um and F/{design.f_number:g} "
+                          "(the PSF sampled at the optical Nyquist; left out, it is set so)", design.oversample)
+    return design
 
 
 @dataclass(frozen=True)

@@ -54,13 +54,7 @@ def _entry_design(fields: dict) -> DesignPoint:
     """The design of one designs-file entry (its ``name`` removed): :func:`load_designs`."""
     base = preset(str(fields.pop("preset"))).to_dict() if "preset" in fields else {}
     design = DesignPoint.from_dict({**base, **fields})
-    if "oversample" not in fields:
-        return optics.nyquist_sampled(design)
-    needed = optics.min_oversample(design.pitch_um, design.f_number)
-    if design.oversample < needed:
-        raise DesignError("oversample", f"at least {needed} at pitch {design.pitch_um:g} um and F/{design.f_number:g} "
-                          "(the PSF sampled at the optical Nyquist), or left out to get it", design.oversample)
-    return design
+    return optics.require_nyquist_sampled(design) if "oversample" in fields else optics.nyquist_sampled(design)
 
 
 def designs_table(designs: dict[str, DesignPoint], images: list, *, extent_um: float, mtf_size_px: int,

@@ -34,6 +34,15 @@ def test_psf_writes_the_npz_contract(tmp_path):
     assert data["wavelengths_nm"].shape == (51,) and data["channel_weights"].shape == (3, 51)
 
 
+def test_oversampling_left_out_is_what_the_psf_needs_and_too_coarse_a_given_one_is_refused(capsys):
+    """F/1.4 at 2 um needs 7 samples per pixel: left out, the design gets them (as in the app and the
+    sweep); given as 3, the option is named with the least it may be."""
+    assert main(["psf", "--pitch-um", "2", "--f-number", "1.4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["design"]["oversample"] == 7
+    assert main(["psf", "--pitch-um", "2", "--f-number", "1.4", "--oversample", "3"]) == 2
+    assert capsys.readouterr().err.startswith("--oversample: oversample must be at least 7 at pitch 2 um and F/1.4")
+
+
 def test_mono_no_ocl_no_zernike_gives_identical_channels_and_phases(tmp_path):
     out = tmp_path / "mono.npz"
     argv = ["psf", "--pitch-um", "0.5", "--f-number", "2.0", "--zernike", "none", "--no-ocl", "--mono-nm", "550"]
