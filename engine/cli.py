@@ -34,6 +34,8 @@ from engine.isp import PIPELINES
 from engine.parallel import keep_freed_memory_in_heap
 from engine.validation import InputError
 
+TRAIN = cli_train.TRAIN_DEFAULTS
+
 # Input field (engine.validation.InputError.field_name; its first word where a qualifier follows, as in
 # "zernike Z4" or "scene image") -> the CLI option that sets it, for error messages.
 FIELD_OPTIONS = {
@@ -132,24 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_number("--steps", int, Allowed(1, 1_000_000), "Adam steps of this run (with --init: the fine-tune steps; "
                  f"default {cli_train.DEFAULT_STEPS}; with --init universal the app's fine-tune length, about "
                  "2.5 minutes on 2 cores)", default=None)
-    p.add_number("--batch", int, Allowed(1, 256), "crops per step (default 6)", default=6)
-    p.add_number("--crop", int, Allowed(16, 512, "pixels", 8), "crop size (default 112)", default=112)
+    p.add_number("--batch", int, Allowed(1, 256), f"crops per step (default {TRAIN['batch']})", default=TRAIN["batch"])
+    p.add_number("--crop", int, Allowed(16, 512, "pixels", 8), f"crop size (default {TRAIN['crop']})",
+                 default=TRAIN["crop"])
     p.add_number("--lr", float, Allowed(1e-6, 1.0), "peak learning rate (cosine decay to --lr-final; default "
                  f"{cli_train.DEFAULT_LR:g}; with --init universal the app's fine-tune rate, decaying to a tenth)",
                  default=None)
-    p.add_number("--lr-final", float, Allowed(1e-7, 1.0), "learning rate at the end of the cosine (default 1e-4)",
-                 default=1e-4)
+    p.add_number("--lr-final", float, Allowed(1e-7, 1.0), "learning rate at the end of the cosine (default "
+                 f"{TRAIN['lr_final']:g})", default=TRAIN["lr_final"])
     p.add_number("--perceptual-weight", float, Allowed(0.0, 10.0), "weight of the LPIPS term in the loss, beside "
-                 "L1 (default 0: L1 only)", default=0.0)
-    p.add_number("--train-snr-min-db", float, Allowed(0.0, 60.0), "lowest per-step training SNR, dB (default 30)",
-                 default=30.0)
-    p.add_number("--train-snr-max-db", float, Allowed(0.0, 60.0), "highest per-step training SNR, dB (default 40)",
-                 default=40.0)
+                 "L1 (default 0: L1 only)", default=TRAIN["perceptual_weight"])
+    p.add_number("--train-snr-min-db", float, Allowed(0.0, 60.0), "lowest per-step training SNR, dB (default "
+                 f"{TRAIN['train_snr_min_db']:g})", default=TRAIN["train_snr_min_db"])
+    p.add_number("--train-snr-max-db", float, Allowed(0.0, 60.0), "highest per-step training SNR, dB (default "
+                 f"{TRAIN['train_snr_max_db']:g})", default=TRAIN["train_snr_max_db"])
     p.add_argument("--photo-magnification", type=float, nargs=2, metavar=("LO", "HI"),
                    help="one training photo pixel on the sensor, in pixel pitches, log-uniform in [LO, HI], "
                         "0.1 <= LO <= HI <= 10 (default 0.5 1: every view holds detail up to the design's Nyquist "
                         "frequency)")
-    p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of initialisation, crops and noise (default 0)", default=0)
+    p.add_number("--seed", int, Allowed(*SEED_RANGE), "seed of initialisation, crops and noise (default 0)",
+                 default=TRAIN["seed"])
     p.add_argument("--out", help="weights file, e.g. pretrained/neural_<hash>.pt (checkpoint: .ckpt beside it); "
                                  "with --universal default pretrained/neural_universal.pt")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
@@ -160,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--universal", action="store_true",
                    help="train the universal (PSF-conditioned) net on a pool of random designs instead")
     p.add_number("--pool-designs", int, Allowed(1, 5000), "--universal: random designs in the training pool "
-                 "(default 200)", default=200)
+                 f"(default {TRAIN['pool_designs']})", default=TRAIN["pool_designs"])
     p.add_argument("--design-json", help="the design as DesignPoint JSON (overrides the design options)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda")
+    p.add_argument("--device", default=TRAIN["device"], help="auto (CUDA when present) | cpu | cuda")
     p.add_number("--workers", int, Allowed(0, 64), "--universal: processes that build the pool (in as many parts) "
                  "and draw the batches, for a GPU that outruns one (default 0: all in this process, "
                  "bit-reproducible across resumes)", default=0)

@@ -16,6 +16,11 @@ DEFAULT_STEPS = 3000
 app's, finetune.DEFAULT_STEPS)."""
 DEFAULT_LR = 1e-3
 """``train`` peak learning rate without ``--lr`` (a fine-tune uses the app's, finetune.DEFAULT_LR)."""
+TRAIN_DEFAULTS = {"batch": 6, "crop": 112, "lr_final": 1e-4, "perceptual_weight": 0.0, "train_snr_min_db": 30.0,
+                  "train_snr_max_db": 40.0, "seed": 0, "out": None, "resume": False, "pool_designs": 200,
+                  "device": "auto"}
+"""The defaults of the ``train`` options a fine-tune (``--init universal``) does not take: it runs the
+app's recipe (engine.isp.neural.finetune) into the user weights folder, so any other value is refused."""
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -33,6 +38,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.photo_magnification is not None and (args.universal or finetuning):
         raise UsageError("--photo-magnification applies to a per-design net trained on its own cache, not to the "
                          "universal net or --init universal")
+    if finetuning:
+        given = [f"--{name.replace('_', '-')}" for name, default in TRAIN_DEFAULTS.items() if getattr(args, name) != default]
+        if given:
+            raise UsageError(f"train --init universal runs the app's fine-tune into the user weights folder "
+                             f"({finetune.user_weights_dir()}); it takes the design, --steps and --lr, not "
+                             f"{', '.join(given)}")
     if args.universal:
         return _cmd_train_universal(args)
     design = _design_json(args.design_json) if args.design_json else design_from_args(args)

@@ -192,6 +192,20 @@ def test_cli_fine_tune_defaults_to_the_apps_length_and_rate(monkeypatch, tmp_pat
                      finetune.DEFAULT_LR if lr == "finetune" else lr)]
 
 
+def test_cli_fine_tune_refuses_the_options_it_does_not_take(monkeypatch, tmp_path, capsys):
+    """The fine-tune runs the app's recipe into the user folder: --out, --batch and the rest are
+    refused by name instead of being ignored, before any training."""
+    from engine import cli
+    from engine.isp.neural import finetune
+
+    monkeypatch.setattr(finetune, "run_job", lambda *a, **k: pytest.fail("trained despite refused options"))
+    monkeypatch.setenv(finetune.USER_WEIGHTS_ENV, str(tmp_path))
+    argv = ["train", "--init", "universal", "--preset", "0.55", "--out", str(tmp_path / "x.pt"), "--batch", "8"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"({tmp_path})" in err and err.rstrip().endswith("it takes the design, --steps and --lr, not --batch, --out")
+
+
 def test_validation_at_the_presets_leaves_the_random_designs_draws_unchanged():
     """validate_universal(presets=True) adds the five Table 1 designs' own means and keeps the random
     designs' numbers (the protocol every earlier export recorded) exactly as they were."""
