@@ -15,6 +15,7 @@ from engine.cli_options import (
     RAW_MAX_MB,
     RAW_SIDE_RANGE_PX,
     UsageError,
+    check_neural_applies,
     check_scene_fits,
     design_from_args,
     engine_error,
@@ -226,6 +227,7 @@ def cmd_isp(args: argparse.Namespace) -> None:
 
     from engine.isp import run_pipeline
 
+    check_neural_applies("isp", args.pipeline, args.neural)
     out = fileio.check_output_file(args.out, "--out", tuple(IMAGE_FORMATS))
     capture = load_capture(args.raw)
     try:

@@ -9,9 +9,21 @@ import sys
 from pathlib import Path
 
 from engine import fileio
-from engine.cli_options import UsageError, check_scene_fits, design_from_args, engine_error, neural_net
+from engine.cli_options import (
+    UsageError,
+    check_neural_applies,
+    check_scene_fits,
+    design_from_args,
+    engine_error,
+    neural_net,
+)
 
 BENCHMARKS = ("psf", "raw", "neural", "app")
+CHART_TABLES = (2, 6)
+"""Study tables measured on charts only (MTF50): the photo options do not apply."""
+PHOTO_OPTIONS = {"--max-images": ("max_images", "tables 3, 4, 5 and --designs"),
+                 "--images": ("images", "tables 3, 4 and 5"), "--source-pixel-um": ("source_pixel_um", "tables 3 and 5")}
+"""``study`` options about photos: {option: (attribute, the tables that take it)}."""
 
 
 def _progress_bar(description: str):
@@ -34,6 +46,7 @@ def cmd_mtf(args: argparse.Namespace) -> None:
 
     if args.pipeline not in PIPELINES:
         raise UsageError(f"mtf: --pipeline must be one of {', '.join(PIPELINES)}, got {args.pipeline!r}")
+    check_neural_applies("mtf", args.pipeline, args.neural)
     design = design_from_args(args)
     check_scene_fits(args.size, 0, design)
     update, bar = _progress_bar(f"MTF {args.pipeline}")
@@ -72,6 +85,12 @@ def cmd_study(args: argparse.Namespace) -> None:
         raise UsageError("study: give either --table or --designs FILE")
     if args.designs is None and args.table not in study.STUDY_TABLES + (4,):
         raise UsageError(f"--table must be 2, 3, 4, 5 or 6, got {args.table}")
+    if args.table in CHART_TABLES:
+        photos = [f"{option} (for {where})" for option, (name, where) in PHOTO_OPTIONS.items()
+                  if getattr(args, name) is not None]
+        if photos:
+            raise UsageError(f"study --table {args.table} measures charts, not photos, so it takes no "
+                             f"{', '.join(photos)}")
     if args.out is not None:
         fileio.check_output_folder(args.out, "--out")
     try:

@@ -99,6 +99,12 @@ def neural_net(design: DesignPoint, choice: str) -> dict:
             "summary": selection["label"] + (f"; {selection['warning']}" if selection["warning"] else "")}
 
 
+def check_neural_applies(command: str, pipeline: str, neural: str) -> None:
+    """Refuse ``--neural`` set (not auto) for a pipeline other than neural, which would ignore it."""
+    if neural != "auto" and pipeline != "neural":
+        raise UsageError(f"{command}: --neural {neural} applies to --pipeline neural, got --pipeline {pipeline}")
+
+
 def add_design_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("design (a Table 1 preset, then overrides)")
     g.add_argument("--preset", help=f"Table 1 design by pitch: {', '.join(presets())} (default {DEFAULT_PRESET})")

@@ -108,6 +108,22 @@ def test_bench_refuses_unknown_names(capsys):
     assert "--only must list names from psf, raw, neural, app, got gpu" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["study", "--table", "2", "--quick", "--max-images", "3"],
+     "study --table 2 measures charts, not photos, so it takes no --max-images (for tables 3, 4, 5 and --designs)"),
+    (["study", "--table", "6", "--images", "photos", "--source-pixel-um", "0.5"],
+     "study --table 6 measures charts, not photos, so it takes no --images (for tables 3, 4 and 5), "
+     "--source-pixel-um (for tables 3 and 5)"),
+    (["mtf", "--pipeline", "traditional", "--neural", "design"],
+     "mtf: --neural design applies to --pipeline neural, got --pipeline traditional"),
+    (["isp", "--raw", "r.npz", "--pipeline", "deconv", "--neural", "universal", "--out", "o.png"],
+     "isp: --neural universal applies to --pipeline neural, got --pipeline deconv"),
+])
+def test_an_option_the_command_would_ignore_is_refused_by_name(argv, message, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err == message + "\n"
+
+
 def test_allocator_settings_apply_on_glibc():
     import platform
 
