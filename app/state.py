@@ -66,6 +66,8 @@ LAYOUTS = ("1 x 4", "2 x 2")
 CUSTOM_PRESET = "custom"
 """The preset box's entry for a pitch / F# that is none of the Table 1 designs."""
 PIN_KEY = "a"
+STREAMLIT_KEYS = {"embed", "embed_options"}
+"""Query keys Streamlit itself reads (an embedded app), which the app's state leaves alone."""
 MAX_SEED = 2**31 - 1
 
 # Widget ranges are the engine's validation ranges (engine/design.py), so no control can offer a
@@ -245,6 +247,9 @@ def state_from_query(query: dict[str, str]) -> tuple[DesignPoint, ViewState, lis
             warnings.append(f"the link's pinned design A is invalid ({err}); nothing is pinned")
     view = ViewState(**view_changes)
     base = preset(DEFAULT_PRESET if view.preset == CUSTOM_PRESET else view.preset)
+    known = set(_VIEW_KEYS) | set(to_query(base)) | {PIN_KEY} | STREAMLIT_KEYS
+    warnings += [f"link parameter {key} is not a smallpix setting, so it was ignored (a typo?)"
+                 for key in query if key not in known]
     design_query = {k: str(v) for k, v in query.items() if not k.startswith(APP_PREFIX) and k != PIN_KEY}
     try:
         design = from_query(design_query, base=base)

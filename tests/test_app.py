@@ -349,6 +349,13 @@ def test_query_round_trip_and_zernike_split():
     assert state.locked_f_number(1.66 / 0.35, 0.35) == 1.66
 
 
+def test_a_link_key_that_is_no_setting_is_named_not_dropped_silently():
+    query = {**state.query_from_state(preset("0.55"), state.ViewState()), "pich": "0.4", "embed": "true"}
+    design, _, warnings = state.state_from_query(query)
+    assert design == preset("0.55")
+    assert warnings == ["link parameter pich is not a smallpix setting, so it was ignored (a typo?)"]
+
+
 def test_cached_capture_equals_the_engine_capture():
     design = preset("0.55").replace(snr_db=25.0)
     run = compute.Run(design, state.ViewState(scene="siemens_star", size_px=64, seed=3))
