@@ -130,6 +130,9 @@ def make_fixtures(folder: Path) -> dict[str, str]:
     add("not_image.png").write_text("not an image\n")
     add("garbage.ckpt").write_bytes(b"\x80\x04garbage")
     add("grid_bad.json").write_text("{not json")
+    for name, entry in (("designs_coarse.json", {"pitch_um": 0.6, "f_number": 1.4, "oversample": 2}),
+                        ("designs_typo.json", {"preset": "0.33"}), ("designs_field.json", {"pitch_um": 0.5, "colour": 1})):
+        add(name).write_text(json.dumps({"designs": [{"preset": "0.75"}, entry]}))
     from PIL import Image
 
     Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(add("photo.png"))
@@ -234,6 +237,8 @@ def _case_isp(rng, fixtures):
     argv = ["isp", "--raw", fixtures[_pick(rng, (RAW_INPUTS, hostile_raws))]]
     if rng.random() < 0.8:
         argv += ["--pipeline", _pick(rng, PIPELINES)]
+    if rng.random() < 0.1:
+        argv += ["--neural", rng.choice(["design", "universal", "bogus"])]
     return argv + _output(rng, rng.choice(["png", "png", "jpg", "tif", "bmp"]))
 
 
@@ -252,7 +257,9 @@ def _case_study(rng, fixtures):
     """Only failing studies (a valid one runs for minutes): each carries a fault found before any work."""
     faults = [["--table", "7"], ["--table", "4", "--source-pixel-um", "0.5"], ["--table", "abc"], ["--table", "3", "--source-pixel-um", "nan"],
               ["--table", "2", "--out", fixtures["text.npz"]], ["--table", "3", "--source-pixel-um", "0.01"],
-              ["--table", "2", "--out", ""], ["--table", "5", "--bogus"], []]
+              ["--table", "2", "--out", ""], ["--table", "5", "--bogus"], [], ["--table", "2", "--max-images", "3"],
+              ["--table", "6", "--images", fixtures["folder"]], ["--designs", fixtures["grid_bad.json"]],
+              *[["--designs", fixtures[name]] for name in ("designs_coarse.json", "designs_typo.json", "designs_field.json")]]
     return ["study"] + rng.choice(faults)
 
 
@@ -263,7 +270,7 @@ def _case_train(rng, fixtures):
               ["--init", fixtures["garbage.ckpt"]], ["--init", fixtures["folder"]], ["--init", fixtures["missing"]],
               ["--seed", "-5"], ["--zernike", ""], ["--photo-magnification", "1", "0.5"], ["--photo-magnification", "nan", "1"],
               ["--workers", "2"], ["--workers", "-1"], ["--universal", "--device", "tpu"],
-              ["--universal", "--workers", "9", "--pool-designs", "3"]]
+              ["--universal", "--workers", "9", "--pool-designs", "3"], ["--init", "universal", "--batch", "8"]]
     out = rng.choice([["--out", "w.pt"], ["--out", "w.txt"], ["--out", ""], ["--out", "afile/w.pt"]])
     fault = rng.choice(faults) if out == ["--out", "w.pt"] else []
     return ["train"] + _design_options(rng, p=0.05) + out + fault
