@@ -129,14 +129,14 @@ def random_design(rng: np.random.Generator, *, snr_db: float = 35.0) -> DesignPo
     """One design drawn from TRAINING_RANGE (seeded): pitch and F# log-uniform, CFA hex 1/2, quad
     and Bayer 1/4 each, a random wavefront (:func:`_random_zernike`), OCL offsets, fill factor; the
     oversampling the PSF needs (at least 2)."""
-    from engine.optics import min_oversample
+    from engine.optics import nyquist_sampled
 
     pitch = round(_log_uniform(rng, *TRAINING_RANGE["pitch_um"]), 3)
     f_number = round(_log_uniform(rng, *TRAINING_RANGE["f_number"]), 2)
     cfa = str(rng.choice(TRAINING_RANGE["cfa"], p=(0.5, 0.25, 0.25)))
     fill = 1.0 if rng.random() < 0.7 else round(float(rng.uniform(*TRAINING_RANGE["fill_factor"])), 3)
-    return DesignPoint(
+    return nyquist_sampled(DesignPoint(
         pitch_um=pitch, f_number=f_number, f_number_ref=TRAINING_RANGE["f_number_ref"][0],
         zernike=tuple(_random_zernike(rng).items()), ocl=_random_ocl(rng), cfa=cfa, snr_db=snr_db,
-        oversample=max(2, min_oversample(pitch, f_number)), fill_factor=fill,
-    )
+        oversample=2, fill_factor=fill,
+    ))
