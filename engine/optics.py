@@ -33,13 +33,31 @@ from engine.zernike import wavefront_waves
 N_PHASES = 4
 DEFAULT_PUPIL_SAMPLES = 256
 PSF_WINDOW_PX = 32
-"""Side of the PSF window in pixels (``PSF_WINDOW_PX * oversample`` samples): fixed in pixels, so
-the simulated capture does not depend on the oversampling once the PSF is Nyquist-sampled."""
+"""Least side of the PSF window in pixels (``psf_window_px``): in pixels, so the simulated capture
+does not depend on the oversampling once the PSF is Nyquist-sampled."""
+PSF_HALF_WINDOW_LAMBDA_F = 6.0
+"""Least half-side of the PSF window in ``lambda F#`` at 550 nm: what PSF_WINDOW_PX gives the Table 1
+presets (F# / pitch 4.7 per um), so a slower or finer design loses no more of its Airy halo than
+they do (docs/design.md, Optics)."""
+
+
+def psf_window_px(design: DesignPoint) -> int:
+    """Side of ``design``'s PSF window in pixels: PSF_WINDOW_PX, or wider (whole 8-px CFA periods)
+    where its half-side would hold fewer than PSF_HALF_WINDOW_LAMBDA_F ``lambda F#`` at 550 nm."""
+    needed = 2 * PSF_HALF_WINDOW_LAMBDA_F * REFERENCE_WAVELENGTH_NM * 1e-3 * design.f_number / design.pitch_um
+    return max(PSF_WINDOW_PX, 8 * math.ceil(needed / 8 - 1e-9))
 
 
 def psf_size(design: DesignPoint) -> int:
-    """PSF grid side in samples for ``design``: the fixed window of PSF_WINDOW_PX pixels."""
-    return PSF_WINDOW_PX * design.oversample
+    """PSF grid side in samples for ``design``: its window (:func:`psf_window_px`) x oversample."""
+    return psf_window_px(design) * design.oversample
+
+
+def pupil_samples_for(design: DesignPoint, size: int, wavelengths_nm: np.ndarray = WAVELENGTHS_NM) -> int:
+    """DEFAULT_PUPIL_SAMPLES, or more (even) where an S = ``size`` sample PSF window would exceed the
+    period of the pupil's Fourier transform at the shortest wavelength."""
+    needed = size * design.dx_um / (float(np.min(wavelengths_nm)) * 1e-3 * design.f_number_ref)
+    return max(DEFAULT_PUPIL_SAMPLES, 2 * math.ceil(needed / 2))
 
 
 def nyquist_dx_um(f_number: float, wavelengths_nm: np.ndarray = WAVELENGTHS_NM) -> float:
@@ -260,17 +278,19 @@ def compute_psfs(
     design: DesignPoint,
     *,
     size: int | None = None,
-    pupil_samples: int = DEFAULT_PUPIL_SAMPLES,
+    pupil_samples: int | None = None,
     mono_nm: float | None = None,
 ) -> PSFSet:
     """The (4 OCL phases x 3 channels) PSFs of ``design`` on an S x S grid at ``design.dx_um``
     (S = ``size``, default :func:`psf_size`).
 
+    pupil_samples: across the reference aperture (default :func:`pupil_samples_for` the window).
     mono_nm: one wavelength (nm) for all channels instead of the 51-wavelength spectrum.
     """
     t0 = time.perf_counter()
     size = psf_size(design) if size is None else size
     wavelengths = np.array([mono_nm], dtype=float) if mono_nm is not None else WAVELENGTHS_NM
+    pupil_samples = pupil_samples_for(design, size, wavelengths) if pupil_samples is None else pupil_samples
     weights = np.ones((3, 1)) if mono_nm is not None else channel_weights(wavelengths)
     _check_sampling(design, size, pupil_samples, wavelengths)
     x_um = ((np.arange(size) - size // 2) * design.dx_um).astype(np.float32)

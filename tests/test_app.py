@@ -189,19 +189,25 @@ def test_zernike_recomputes_optics_but_not_the_scene_and_changes_the_lens_readou
 
 
 def test_f_number_and_pitch_recompute_what_they_should():
+    """F# reuses the scene while the PSF window (optics.psf_window_px) stays; a window grown for a
+    slower lens renders a wider scene margin; pitch re-renders the scene."""
     app = start()
     base = tokens(app)
     app.sidebar.toggle(key="lock").set_value(False).run()
-    app.sidebar.slider(key="fnum").set_value(2.0).run()
+    app.sidebar.slider(key="fnum").set_value(1.5).run()
     assert_clean(app)
     after_f = tokens(app)
     assert after_f["scene"] == base["scene"] and after_f["PSF"] != base["PSF"]
+    app.sidebar.slider(key="fnum").set_value(2.5).run()  # 32 -> 48 px window at 0.35 um
+    assert_clean(app)
+    assert tokens(app)["scene"] != after_f["scene"]
+    app.sidebar.slider(key="fnum").set_value(1.5).run()
     app.sidebar.toggle(key="lock").set_value(True).run()
     app.sidebar.slider(key="pitch").set_value(0.5).run()
     assert_clean(app)
     after_p = tokens(app)
-    # the lock keeps F# / pitch (2.0 / 0.35) and the scene is re-rendered at the new pitch
-    assert app.sidebar.slider(key="fnum").value == pytest.approx(round(2.0 / 0.35 * 0.5, 3), abs=1e-3)
+    # the lock keeps F# / pitch (1.5 / 0.35) and the scene is re-rendered at the new pitch
+    assert app.sidebar.slider(key="fnum").value == pytest.approx(round(1.5 / 0.35 * 0.5, 3), abs=1e-3)
     assert after_p["scene"] != after_f["scene"] and after_p["PSF"] != after_f["PSF"]
 
 

@@ -59,17 +59,18 @@ def make_sensor_otf(psf_pixel: np.ndarray, design: DesignPoint, scene_shape: tup
     """Build the cacheable OTFs of ``psf_pixel`` for ``design``'s CFA on a scene grid.
 
     psf_pixel: (4 phases, 3 channels, S, S) PSFs including the pixel aperture, sampled every
-    ``design.dx_um`` micrometres, each slice summing to 1, centred at (S//2, S//2); S even and at
-    most the scene size. design: supplies ``oversample`` (K) and ``cfa``. scene_shape: (H*K, W*K)
+    ``design.dx_um`` micrometres, each slice summing to 1, centred at (S//2, S//2); S even (a PSF wider
+    than the scene is wrapped onto it: the scene is periodic, as a whole-cycle grating is). design: supplies ``oversample`` (K) and ``cfa``. scene_shape: (H*K, W*K)
     or (H*K, W*K, 3) scene samples.
     Only the (phase, colour) pairs present in the CFA are transformed (4 for bayer, 12 otherwise),
     each by a pruned 2-D FFT (S rows along columns, then all columns along rows).
     """
     check_instance("design", design, DesignPoint)
     rows, cols = _check_scene_shape(tuple(scene_shape), design.oversample)
-    psf = _check_psf(psf_pixel, (rows, cols))
+    psf = _check_psf(psf_pixel)
     pairs = _phase_channel_pairs(design.cfa)
     half = psf.shape[-1] // 2
+    psf = _wrap_onto(psf, rows, cols)
     k = design.oversample
     centre = (k - 1) / 2.0
     fold = (2 * k) ** 2
@@ -253,16 +254,12 @@ def _check_scene(scene, oversample: int) -> np.ndarray:
     return scene_cf
 
 
-def _check_psf(psf, scene_shape: tuple[int, int]) -> np.ndarray:
-    """Validated ``psf_pixel`` (4, 3, S, S) as float32: S even, at most the scene size, finite, each
-    slice summing to 1 within ``PSF_SUM_TOLERANCE``."""
+def _check_psf(psf) -> np.ndarray:
+    """Validated ``psf_pixel`` (4, 3, S, S) as float32: S even, finite, each slice summing to 1
+    within ``PSF_SUM_TOLERANCE``."""
     check_float_array("psf_pixel", psf, "(4, 3, S, S)")
-    size_max = min(scene_shape)
     if psf.ndim != 4 or psf.shape[:2] != (N_PHASES, 3) or psf.shape[2] != psf.shape[3] or psf.shape[2] % 2:
         raise InputError("psf_pixel shape", "(4 phases, 3 channels, S, S) with S even", psf.shape)
-    if psf.shape[2] > size_max:
-        raise InputError("psf_pixel size S", f"<= the scene size {size_max} samples", psf.shape[2],
-                         got=f"S = {psf.shape[2]}")
     check_finite_array("psf_pixel", psf)
     sums = psf.sum(axis=(2, 3), dtype=np.float64)
     worst = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape)
@@ -270,6 +267,18 @@ def _check_psf(psf, scene_shape: tuple[int, int]) -> np.ndarray:
         raise InputError("psf_pixel slices", f"normalised to sum to 1 (within {PSF_SUM_TOLERANCE:g})", sums,
                          got=f"{sums[worst]:.6g} for phase {worst[0]}, channel {CHANNELS[worst[1]]}")
     return psf.astype(np.float32, copy=False)
+
+
+def _wrap_onto(psf: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``psf`` (..., S, S) with sample i of an axis longer than the scene's added onto i mod its length
+    (rows, cols): the same periodic convolution, at most the scene's size."""
+    for axis, n in ((-2, rows), (-1, cols)):
+        size = psf.shape[axis]
+        if size > n:
+            padded = np.pad(psf, [(0, 0)] * (psf.ndim + axis) + [(0, -size % n)] + [(0, 0)] * (-axis - 1))
+            moved = np.moveaxis(padded, axis, -1)
+            psf = np.moveaxis(moved.reshape(*moved.shape[:-1], -1, n).sum(axis=-2), -1, axis)
+    return psf
 
 
 def _resolve_scene(scene, design: DesignPoint) -> PreparedScene:

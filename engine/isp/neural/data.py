@@ -37,7 +37,9 @@ from engine.design import DesignPoint
 from engine.isp.neural import training_charts as charts
 from engine.simulate import CFA_PERIOD_PX, SceneCapturer
 
-CACHE_VERSION = 4  # 2: photos reconstructed linearly, more views; 3: instrument-free charts; 4: photos 0.5-1x pitch
+CACHE_VERSION = 5
+"""2: photos reconstructed linearly, more views; 3: instrument-free charts; 4: photos 0.5-1x pitch;
+5: PSF window at least 6 lambda F# (optics.psf_window_px)."""
 RANDOM_GRATING = "random_grating"
 """Source name of a training_charts.random_grating capture (coloured, any angle and phase)."""
 PHOTO_MAGNIFICATION = (0.5, 1.0)

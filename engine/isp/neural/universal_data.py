@@ -32,7 +32,9 @@ from engine.isp.neural import training_charts as charts, universal
 from engine.isp.neural.data import DEFAULT_CACHE_DIR, load_cache  # same npz + meta_json layout
 from engine.simulate import CFA_PERIOD_PX, SceneCapturer, psfs_for
 
-POOL_VERSION = 2  # 2: training edges keep 2 degrees from the e-SFR edge (training_charts)
+POOL_VERSION = 3
+"""2: training edges keep 2 degrees from the e-SFR edge (training_charts); 3: PSF window at least
+6 lambda F# (optics.psf_window_px)."""
 PHOTO_MAGNIFICATION = (0.45, 2.3)
 """Source photo pixel / design pitch, log-uniform (the Table 3 protocol spans 0.47-2.2x)."""
 SNR_RANGE_DB = (10.0, 45.0)
@@ -72,7 +74,7 @@ def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size
     designs: how many random designs (universal.random_design), or the designs themselves (a
     fine-tune pool); repeats: scene sets (KINDS) per design.
     Arrays: ``raw`` (N, S, S) float16 clean mosaics, ``gt`` (N, S, S, 3) float16 linear camera RGB,
-    ``design_index`` (N,), ``kernels`` (D, 3, 32, 32) float32, ``layouts`` (D,) str, ``meta_json``
+    ``design_index`` (N,), ``kernels`` (D, 3, K, K) float32 (:func:`stack_kernels`), ``layouts`` (D,) str, ``meta_json``
     (the designs, seconds, sources). progress: optional callable(done, total).
     """
     if size_px % CFA_PERIOD_PX:
@@ -102,7 +104,25 @@ def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size
             "kinds": list(KINDS), "seconds": round(time.time() - t0, 1), "photo_split": "train",
             "photo_magnification": list(PHOTO_MAGNIFICATION)}
     return _save_pool(path, {"raw": np.stack(raws), "gt": np.stack(gts), "design_index": np.array(index, np.int32),
-                             "kernels": np.stack(kernels), "layouts": np.array(layouts)}, meta)
+                             "kernels": stack_kernels(kernels), "layouts": np.array(layouts)}, meta)
+
+
+def stack_kernels(kernels: list[np.ndarray]) -> np.ndarray:
+    """(3, w, w) system kernels of several designs (their PSF windows differ: optics.psf_window_px) as
+    one (D, 3, K, K) array, each zero-padded about its centre to the largest K; :func:`own_kernels`
+    undoes it."""
+    size = max(k.shape[-1] for k in kernels)
+    rings = [((size - k.shape[-1]) // 2,) * 2 for k in kernels]
+    return np.stack([np.pad(k, ((0, 0), ring, ring)) for k, ring in zip(kernels, rings)])
+
+
+def own_kernels(kernels: np.ndarray) -> np.ndarray:
+    """One design's (3, K, K) kernels from :func:`stack_kernels`, the zero rings of its padding cut
+    off (so its Wiener filter pads the image by its own half-window)."""
+    size = kernels.shape[-1]
+    used = np.flatnonzero(np.abs(kernels).sum(axis=(0, 2)))
+    ring = min(used[0], size - 1 - used[-1]) if used.size else 0
+    return kernels[:, ring:size - ring, ring:size - ring]
 
 
 def _save_pool(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
@@ -158,7 +178,8 @@ def load_pool(paths: str | Path | list[str | Path]) -> dict:
     if len(sizes) != 1:
         raise ValueError(f"pools must share one capture size, got {sorted(sizes)} px")
     offsets = np.cumsum([0] + [len(p["kernels"]) for p in pools[:-1]])
-    merged = {k: np.concatenate([p[k] for p in pools]) for k in ("raw", "gt", "kernels", "layouts")}
+    merged = {k: np.concatenate([p[k] for p in pools]) for k in ("raw", "gt", "layouts")}
+    merged["kernels"] = stack_kernels([own_kernels(k) for p in pools for k in p["kernels"]])
     merged["design_index"] = np.concatenate([p["design_index"] + o for p, o in zip(pools, offsets)]).astype(np.int32)
     merged["meta"] = {**pools[0]["meta"], "designs": [d for p in pools for d in p["meta"]["designs"]],
                       "pools": [Path(p).name for p in paths]}
@@ -208,7 +229,7 @@ class UniversalSampler:
             snr = rng.uniform(*self.snr_range)
             sigma = sensor.noise_sigma_map(clean, snr).astype(np.float32)
             noisy = clean + sigma * rng.standard_normal(clean.shape, dtype=np.float32)
-            kernels = self.pool["kernels"][self.pool["design_index"][i]]
+            kernels = own_kernels(self.pool["kernels"][self.pool["design_index"][i]])
             cond = universal.conditioning(noisy, sigma, self.cfa[layout], layout, kernels)
             y, x = rng.integers(slots, size=2) * CFA_PERIOD_PX
             crop = (slice(y, y + c), slice(x, x + c))
