@@ -57,9 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("psf", help="polychromatic OCL PSFs of a design")
     add_design_options(p)
-    p.add_number("--size", int, Allowed(16, 2048, "samples", 2), "PSF window (default 32 pixels x oversample)")
+    p.add_number("--size", int, Allowed(16, 2048, "samples", 2), "PSF window (default 32 pixels x oversample, "
+                 "wider for a slow lens: at least 12 lambda F#)")
     p.add_number("--pupil-samples", int, Allowed(32, 4096, "samples"), "pupil samples across the reference aperture "
-                 "(default 256)", default=256)
+                 "(default 256, more where the PSF window needs it)", default=None)
     p.add_number("--mono-nm", float, Allowed(350, 1000, "nm"), "single wavelength, all channels equal (validation)")
     p.add_argument("--out", help="write the PSF set to this .npz (atomically)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -55,15 +55,15 @@ def cmd_psf(args: argparse.Namespace) -> None:
     design = design_from_args(args)
     out = fileio.check_output_file(args.out, "--out", (".npz",)) if args.out is not None else None
     size = optics.psf_size(design) if args.size is None else args.size
-    work = _psf_work(optics, design, size, args.pupil_samples, args.mono_nm)
+    pupil = optics.pupil_samples_for(design, size) if args.pupil_samples is None else args.pupil_samples
+    work = _psf_work(optics, design, size, pupil, args.mono_nm)
     if work > PSF_WORK_WARNING:
-        print(f"psf: warning: --size {size} with --pupil-samples {args.pupil_samples} is {work:.1e} complex "
+        print(f"psf: warning: --size {size} with --pupil-samples {pupil} is {work:.1e} complex "
               "multiply-adds; this can take minutes (lower either for a quick look)", file=sys.stderr)
     try:
-        psfs = optics.compute_psfs(design, size=size, pupil_samples=args.pupil_samples, mono_nm=args.mono_nm)
-        reference = optics.compute_psfs(
-            optics.diffraction_limited(design), size=size, pupil_samples=args.pupil_samples, mono_nm=args.mono_nm
-        )
+        psfs = optics.compute_psfs(design, size=size, pupil_samples=pupil, mono_nm=args.mono_nm)
+        reference = optics.compute_psfs(optics.diffraction_limited(design), size=size, pupil_samples=pupil,
+                                        mono_nm=args.mono_nm)
     except ValueError as err:
         raise engine_error("psf", err, {"pupil_samples": "--pupil-samples", "oversample": "--oversample"}) from None
     if out is not None:
@@ -83,7 +83,7 @@ def cmd_psf(args: argparse.Namespace) -> None:
         "design_hash": design.design_hash(),
         "dx_um": psfs.dx_um,
         "size": psfs.psf_pixel.shape[-1],
-        "wavefront_rms_waves_550nm": optics.wavefront_rms_waves(design, args.pupil_samples),
+        "wavefront_rms_waves_550nm": optics.wavefront_rms_waves(design, pupil),
         "strehl_per_channel": dict(zip("RGB", strehl.mean(axis=0).round(4).tolist())),
         "strehl_per_phase_channel": strehl.round(4).tolist(),
         "fwhm_um_per_channel": {
