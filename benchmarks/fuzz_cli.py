@@ -131,7 +131,8 @@ def make_fixtures(folder: Path) -> dict[str, str]:
     add("garbage.ckpt").write_bytes(b"\x80\x04garbage")
     add("grid_bad.json").write_text("{not json")
     for name, entry in (("designs_coarse.json", {"pitch_um": 0.6, "f_number": 1.4, "oversample": 2}),
-                        ("designs_typo.json", {"preset": "0.33"}), ("designs_field.json", {"pitch_um": 0.5, "colour": 1})):
+                        ("designs_typo.json", {"preset": "0.33"}),
+                        ("designs_field.json", {"pitch_um": 0.5, "colour": 1})):
         add(name).write_text(json.dumps({"designs": [{"preset": "0.75"}, entry]}))
     from PIL import Image
 
@@ -259,7 +260,7 @@ def _case_study(rng, fixtures):
               ["--table", "2", "--out", fixtures["text.npz"]], ["--table", "3", "--source-pixel-um", "0.01"],
               ["--table", "2", "--out", ""], ["--table", "5", "--bogus"], [], ["--table", "2", "--max-images", "3"],
               ["--table", "6", "--images", fixtures["folder"]], ["--designs", fixtures["grid_bad.json"]],
-              *[["--designs", fixtures[name]] for name in ("designs_coarse.json", "designs_typo.json", "designs_field.json")]]
+              *[["--designs", fixtures[f"designs_{kind}.json"]] for kind in ("coarse", "typo", "field")]]
     return ["study"] + rng.choice(faults)
 
 

@@ -22,7 +22,8 @@ BENCHMARKS = ("psf", "raw", "neural", "app")
 CHART_TABLES = (2, 6)
 """Study tables measured on charts only (MTF50): the photo options do not apply."""
 PHOTO_OPTIONS = {"--max-images": ("max_images", "tables 3, 4, 5 and --designs"),
-                 "--images": ("images", "tables 3, 4 and 5"), "--source-pixel-um": ("source_pixel_um", "tables 3 and 5")}
+                 "--images": ("images", "tables 3, 4 and 5"),
+                 "--source-pixel-um": ("source_pixel_um", "tables 3 and 5")}
 """``study`` options about photos: {option: (attribute, the tables that take it)}."""
 
 

@@ -39,7 +39,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise UsageError("--photo-magnification applies to a per-design net trained on its own cache, not to the "
                          "universal net or --init universal")
     if finetuning:
-        given = [f"--{name.replace('_', '-')}" for name, default in TRAIN_DEFAULTS.items() if getattr(args, name) != default]
+        given = [f"--{name.replace('_', '-')}" for name, default in TRAIN_DEFAULTS.items()
+                 if getattr(args, name) != default]
         if given:
             raise UsageError(f"train --init universal runs the app's fine-tune into the user weights folder "
                              f"({finetune.user_weights_dir()}); it takes the design, --steps and --lr, not "

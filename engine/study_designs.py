@@ -1,8 +1,9 @@
 """Designs from a file through every pipeline: ``python -m engine study --designs FILE``.
 
 The file is JSON: ``{"designs": [{"name": ..., "preset": ..., <DesignPoint.to_dict() fields>}, ...]}``
-(or a bare list; :func:`load_designs` says what an entry may leave out); ``assets/heldout_designs.json`` holds the 20 random designs the universal Neural ISP is
-judged on (never trained on). Per design: Table 3's metrics (PSNR, MS-SSIM, LPIPS against the
+(or a bare list; :func:`load_designs` says what an entry may leave out);
+``assets/heldout_designs.json`` holds the 20 random designs the universal Neural ISP is judged on
+(never trained on). Per design: Table 3's metrics (PSNR, MS-SSIM, LPIPS against the
 ground truth on the held-out photos, each covering the same square on the sensor) and grating
 MTF50 H/V (the Table 2 instrument) for each pipeline; the summary says at how many designs the
 Neural ISP beats the traditional ISP and the known-PSF ``deconv`` baseline, and the median MTF50

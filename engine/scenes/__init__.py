@@ -32,7 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.scenes.charts import ISO_EDGE_ANGLE_DEG, ISO_EDGE_CONTRAST, colour_checker, grating, siemens_star, slanted_edge, slanted_edge_drift
+from engine.scenes.charts import (
+    ISO_EDGE_ANGLE_DEG,
+    ISO_EDGE_CONTRAST,
+    colour_checker,
+    grating,
+    siemens_star,
+    slanted_edge,
+    slanted_edge_drift,
+)
 from engine.scenes.grid import DX_UM_RANGE, ILLUMINANT, SHAPE_RANGE, SceneError
 from engine.scenes.leaves import MAX_DEAD_LEAVES_DISKS, dead_leaves
 from engine.scenes.photos import (

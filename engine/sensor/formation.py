@@ -59,9 +59,10 @@ def make_sensor_otf(psf_pixel: np.ndarray, design: DesignPoint, scene_shape: tup
     """Build the cacheable OTFs of ``psf_pixel`` for ``design``'s CFA on a scene grid.
 
     psf_pixel: (4 phases, 3 channels, S, S) PSFs including the pixel aperture, sampled every
-    ``design.dx_um`` micrometres, each slice summing to 1, centred at (S//2, S//2); S even (a PSF wider
-    than the scene is wrapped onto it: the scene is periodic, as a whole-cycle grating is). design: supplies ``oversample`` (K) and ``cfa``. scene_shape: (H*K, W*K)
-    or (H*K, W*K, 3) scene samples.
+    ``design.dx_um`` micrometres, each slice summing to 1, centred at (S//2, S//2); S even (a PSF
+    wider than the scene is wrapped onto it: the scene is periodic, as a whole-cycle grating is).
+    design: supplies ``oversample`` (K) and ``cfa``. scene_shape: (H*K, W*K) or (H*K, W*K, 3) scene
+    samples.
     Only the (phase, colour) pairs present in the CFA are transformed (4 for bayer, 12 otherwise),
     each by a pruned 2-D FFT (S rows along columns, then all columns along rows).
     """
