@@ -21,10 +21,10 @@ from engine.cli_options import (
 BENCHMARKS = ("psf", "raw", "neural", "app")
 CHART_TABLES = (2, 6)
 """Study tables measured on charts only (MTF50): the photo options do not apply."""
-PHOTO_OPTIONS = {"--max-images": ("max_images", "tables 3, 4, 5 and --designs"),
-                 "--images": ("images", "tables 3, 4 and 5"),
-                 "--source-pixel-um": ("source_pixel_um", "tables 3 and 5")}
-"""``study`` options about photos: {option: (attribute, the tables that take it)}."""
+PHOTO_OPTIONS = {"--max-images": ("max_images", (3, 4, 5, "designs"), "tables 3, 4, 5 and --designs"),
+                 "--images": ("images", (3, 4, 5), "tables 3, 4 and 5"),
+                 "--source-pixel-um": ("source_pixel_um", (3, 5), "tables 3 and 5")}
+"""``study`` options about photos: {option: (attribute, the studies that take it, the same in words)}."""
 
 
 def _progress_bar(description: str):
@@ -86,12 +86,7 @@ def cmd_study(args: argparse.Namespace) -> None:
         raise UsageError("study: give either --table or --designs FILE")
     if args.designs is None and args.table not in study.STUDY_TABLES + (4,):
         raise UsageError(f"--table must be 2, 3, 4, 5 or 6, got {args.table}")
-    if args.table in CHART_TABLES:
-        photos = [f"{option} (for {where})" for option, (name, where) in PHOTO_OPTIONS.items()
-                  if getattr(args, name) is not None]
-        if photos:
-            raise UsageError(f"study --table {args.table} measures charts, not photos, so it takes no "
-                             f"{', '.join(photos)}")
+    _check_photo_options(args)
     if args.out is not None:
         fileio.check_output_folder(args.out, "--out")
     try:
@@ -101,8 +96,6 @@ def cmd_study(args: argparse.Namespace) -> None:
         if args.table == 4:
             from engine import study_lowlight
 
-            if photo_scale:
-                raise UsageError("--source-pixel-um applies to tables 3 and 5")
             report = study_lowlight.run_table4(quick=args.quick, max_images=args.max_images, images_dir=args.images,
                                                out_dir=args.out, neural=args.neural, progress_factory=_progress_bar)
             print(json.dumps(report, indent=2) if args.json else study_lowlight.format_report(report))
@@ -115,12 +108,21 @@ def cmd_study(args: argparse.Namespace) -> None:
     print(json.dumps(report, indent=2) if args.json else study.format_report(report))
 
 
+def _check_photo_options(args: argparse.Namespace) -> None:
+    """Refuse the photo options (PHOTO_OPTIONS) a study would ignore, naming where each applies."""
+    which = "designs" if args.designs is not None else args.table
+    refused = [f"{option} (for {where})" for option, (name, takers, where) in PHOTO_OPTIONS.items()
+               if getattr(args, name) is not None and which not in takers]
+    if refused:
+        study = "--designs" if which == "designs" else f"--table {which}"
+        why = " measures charts, not photos, so it" if which in CHART_TABLES else ""
+        raise UsageError(f"study {study}{why} takes no {', '.join(refused)}")
+
+
 def _cmd_study_designs(args: argparse.Namespace) -> None:
     """study --designs FILE: the designs file through traditional, deconv and neural."""
     from engine import study_designs
 
-    if args.images or args.source_pixel_um is not None:
-        raise UsageError("study --designs uses the held-out photos at the Table 3 scale (no --images, --source-pixel-um)")
     file = fileio.check_input_file(args.designs, "--designs", 16)
     try:
         report = study_designs.run(file, quick=args.quick, max_images=args.max_images, out_dir=args.out, neural=args.neural,

@@ -148,7 +148,7 @@ def design_from_args(args: argparse.Namespace) -> DesignPoint:
         coma_waves=ocl.coma_waves if args.ocl_coma is None else args.ocl_coma,
     )
     design = base.replace(**changes)
-    return optics.require_nyquist_sampled(design) if args.oversample is not None else optics.nyquist_sampled(design)
+    return optics.nyquist_sampled(design, given=args.oversample is not None)
 
 
 def engine_error(command: str, err: Exception, terms: dict[str, str]) -> UsageError:

@@ -92,21 +92,17 @@ def min_oversample(pitch_um: float, f_number: float, wavelengths_nm: np.ndarray 
     return max(1, math.ceil(pitch_um / nyquist_dx_um(f_number, wavelengths_nm)))
 
 
-def nyquist_sampled(design: DesignPoint) -> DesignPoint:
+def nyquist_sampled(design: DesignPoint, *, given: bool = False) -> DesignPoint:
     """``design`` with its oversampling raised, where needed, to :func:`min_oversample`: the least
-    that samples its PSF at the optical Nyquist."""
+    that samples its PSF at the optical Nyquist. given: the user set the oversampling, so one too
+    coarse is refused (DesignError naming ``oversample``) instead of raised."""
     needed = min_oversample(design.pitch_um, design.f_number)
-    return design if design.oversample >= needed else design.replace(oversample=needed)
-
-
-def require_nyquist_sampled(design: DesignPoint) -> DesignPoint:
-    """``design``, refused (DesignError naming ``oversample``) where a user set its oversampling
-    below :func:`min_oversample`: a setting left out gets :func:`nyquist_sampled` instead."""
-    needed = min_oversample(design.pitch_um, design.f_number)
-    if design.oversample < needed:
+    if design.oversample >= needed:
+        return design
+    if given:
         raise DesignError("oversample", f"at least {needed} at pitch {design.pitch_um:g} um and F/{design.f_number:g} "
                           "(the PSF sampled at the optical Nyquist; left out, it is set so)", design.oversample)
-    return design
+    return design.replace(oversample=needed)
 
 
 @dataclass(frozen=True)

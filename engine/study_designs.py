@@ -55,7 +55,7 @@ def _entry_design(fields: dict) -> DesignPoint:
     """The design of one designs-file entry (its ``name`` removed): :func:`load_designs`."""
     base = preset(str(fields.pop("preset"))).to_dict() if "preset" in fields else {}
     design = DesignPoint.from_dict({**base, **fields})
-    return optics.require_nyquist_sampled(design) if "oversample" in fields else optics.nyquist_sampled(design)
+    return optics.nyquist_sampled(design, given="oversample" in fields)
 
 
 def designs_table(designs: dict[str, DesignPoint], images: list, *, extent_um: float, mtf_size_px: int,

@@ -271,14 +271,15 @@ def _check_psf(psf) -> np.ndarray:
 
 
 def _wrap_onto(psf: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """``psf`` (..., S, S) with sample i of an axis longer than the scene's added onto i mod its length
-    (rows, cols): the same periodic convolution, at most the scene's size."""
-    for axis, n in ((-2, rows), (-1, cols)):
-        size = psf.shape[axis]
-        if size > n:
-            padded = np.pad(psf, [(0, 0)] * (psf.ndim + axis) + [(0, -size % n)] + [(0, 0)] * (-axis - 1))
-            moved = np.moveaxis(padded, axis, -1)
-            psf = np.moveaxis(moved.reshape(*moved.shape[:-1], -1, n).sum(axis=-2), -1, axis)
+    """``psf`` (4, 3, S, S) with each sample of an axis longer than the scene's (rows, cols) added
+    onto its index modulo that length: the same periodic convolution, at most the scene's size."""
+    size = psf.shape[-1]
+    if size > rows:
+        padded = np.pad(psf, ((0, 0), (0, 0), (0, -size % rows), (0, 0)))
+        psf = padded.reshape(*psf.shape[:2], -1, rows, size).sum(axis=2)
+    if size > cols:
+        padded = np.pad(psf, ((0, 0), (0, 0), (0, 0), (0, -size % cols)))
+        psf = padded.reshape(*psf.shape[:3], -1, cols).sum(axis=3)
     return psf
 
 

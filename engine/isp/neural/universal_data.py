@@ -74,8 +74,8 @@ def build_pool(path: str | Path, *, designs: int | list[DesignPoint] = 240, size
     designs: how many random designs (universal.random_design), or the designs themselves (a
     fine-tune pool); repeats: scene sets (KINDS) per design.
     Arrays: ``raw`` (N, S, S) float16 clean mosaics, ``gt`` (N, S, S, 3) float16 linear camera RGB,
-    ``design_index`` (N,), ``kernels`` (D, 3, K, K) float32 (:func:`stack_kernels`), ``layouts`` (D,) str, ``meta_json``
-    (the designs, seconds, sources). progress: optional callable(done, total).
+    ``design_index`` (N,), ``kernels`` (D, 3, K, K) float32 (:func:`stack_kernels`), ``layouts`` (D,)
+    str, ``meta_json`` (the designs, seconds, sources). progress: optional callable(done, total).
     """
     if size_px % CFA_PERIOD_PX:
         raise ValueError(f"size_px must be a multiple of {CFA_PERIOD_PX}, got {size_px}")
@@ -207,6 +207,7 @@ class UniversalSampler:
         self.by_layout = {k: v for k, v in self.by_layout.items() if v.size}
         size = pool["raw"].shape[-1]
         self.cfa = {lay: sensor.cfa_pattern(lay, (size, size)) for lay in self.by_layout}
+        self.kernels = [own_kernels(k) for k in pool["kernels"]]  # each design's own, cut once
 
     def state(self) -> str:
         return json.dumps(self.rng.bit_generator.state)
@@ -229,8 +230,8 @@ class UniversalSampler:
             snr = rng.uniform(*self.snr_range)
             sigma = sensor.noise_sigma_map(clean, snr).astype(np.float32)
             noisy = clean + sigma * rng.standard_normal(clean.shape, dtype=np.float32)
-            kernels = own_kernels(self.pool["kernels"][self.pool["design_index"][i]])
-            cond = universal.conditioning(noisy, sigma, self.cfa[layout], layout, kernels)
+            cond = universal.conditioning(noisy, sigma, self.cfa[layout], layout,
+                                          self.kernels[self.pool["design_index"][i]])
             y, x = rng.integers(slots, size=2) * CFA_PERIOD_PX
             crop = (slice(y, y + c), slice(x, x + c))
             out["raw"].append(noisy[crop])
